@@ -1,0 +1,105 @@
+/**
+ * Builds the emulator's Fastify app: the WebhookService, the admin API and the error mapping that
+ * makes every failure answer in Google's error JSON. `buildEmulatorApp` is for `inject` tests;
+ * `startEmulator` listens on a port.
+ */
+import Fastify, { FastifyError, FastifyInstance } from "fastify";
+import { Clock } from "./clock";
+import type { EmulatorContext } from "./context";
+import { FaultConfigInput, FaultInjector, ROUTE_NAMES, RouteName } from "./faults";
+import { GoogleApiError, invalidArgument, notFound } from "./google-error";
+import { registerAdminRoutes } from "./routes/admin";
+import { registerWebhookRoutes } from "./routes/webhooks";
+import { EmulatorStore } from "./store";
+
+export interface EmulatorOptions {
+  /** Directory of the SQLite database; omit (or `inMemory: true`) to keep state in memory. */
+  dataDir?: string;
+  inMemory?: boolean;
+  /** Require exactly this API key; when unset any non-empty key is accepted. */
+  apiKey?: string;
+  /** Emulated time runs this many times faster than real time (default 1). */
+  timeScale?: number;
+  faults?: FaultConfigInput;
+  /** Log requests (never bodies or keys) with pino to stdout. */
+  logger?: boolean;
+  /** Request body limit in bytes (default 1 MiB). */
+  bodyLimit?: number;
+}
+
+export interface BuiltEmulator {
+  app: FastifyInstance;
+  ctx: EmulatorContext;
+}
+
+export function buildEmulatorApp(options: EmulatorOptions = {}): BuiltEmulator {
+  const store = new EmulatorStore(options.inMemory ? undefined : options.dataDir);
+  const ctx: EmulatorContext = {
+    store,
+    clock: new Clock(options.timeScale ?? 1),
+    faults: new FaultInjector(options.faults),
+    apiKey: options.apiKey,
+    metrics: { calls: Object.fromEntries(ROUTE_NAMES.map((r) => [r, 0])) as Record<RouteName, number> },
+  };
+  const app = Fastify({
+    logger: options.logger
+      ? { level: "info", redact: ["req.headers.x-goog-api-key", "req.headers.authorization"] }
+      : false,
+    bodyLimit: options.bodyLimit ?? 1024 * 1024,
+    return503OnClosing: true,
+  });
+
+  // Bodies are parsed here so malformed JSON gets Google's answer, whatever the content type says.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser("*", { parseAs: "string" }, (_req, body, done) => {
+    const text = body as string;
+    if (text.trim() === "") return done(null, undefined);
+    try {
+      done(null, JSON.parse(text));
+    } catch (err) {
+      done(invalidArgument(`Invalid JSON payload received. ${(err as Error).message}.`) as unknown as FastifyError, undefined);
+    }
+  });
+
+  app.setErrorHandler((error: FastifyError | GoogleApiError, _request, reply) => {
+    if (error instanceof GoogleApiError) return reply.code(error.httpStatus).send(error.toBody());
+    const status = (error as FastifyError).statusCode ?? 500;
+    if (status === 413) {
+      return reply.code(413).send(new GoogleApiError(413, "INVALID_ARGUMENT", "Request payload size exceeds the limit.").toBody());
+    }
+    if (status >= 400 && status < 500) {
+      return reply.code(400).send(invalidArgument(`Invalid request: ${error.message}`).toBody());
+    }
+    reply.log.error({ err: error }, "emulator internal error");
+    return reply.code(500).send(new GoogleApiError(500, "INTERNAL", "Internal error encountered.").toBody());
+  });
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split("?")[0];
+    reply.code(404).send(notFound(`The requested URL ${path} was not found on this server.`).toBody());
+  });
+
+  registerWebhookRoutes(app, ctx);
+  registerAdminRoutes(app, ctx);
+  app.addHook("onClose", async () => store.close());
+  return { app, ctx };
+}
+
+export interface RunningEmulator extends BuiltEmulator {
+  /** Base URL of the emulator origin, e.g. `http://127.0.0.1:8089`. */
+  url: string;
+  /** The WebhookService root clients use: `${url}/v1beta`. */
+  apiUrl: string;
+  close(): Promise<void>;
+}
+
+export async function startEmulator(
+  options: EmulatorOptions & { port?: number; host?: string } = {},
+): Promise<RunningEmulator> {
+  const built = buildEmulatorApp(options);
+  const host = options.host ?? "127.0.0.1";
+  await built.app.listen({ port: options.port ?? 0, host });
+  const address = built.app.server.address();
+  if (address === null || typeof address === "string") throw new Error("emulator did not bind a TCP port");
+  const url = `http://${host.includes(":") ? `[${host}]` : host}:${address.port}`;
+  return { ...built, url, apiUrl: `${url}/v1beta`, close: () => built.app.close() };
+}

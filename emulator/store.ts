@@ -1,0 +1,182 @@
+/**
+ * The emulator's state in one SQLite database (better-sqlite3): webhooks, their signing secrets,
+ * and (see delivery/) the durable delivery queue. `:memory:` for tests.
+ */
+import Database from "better-sqlite3";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import type { WebhookState } from "../provider/api/schema";
+
+export interface WebhookRow {
+  seq: number;
+  id: string;
+  name: string | null;
+  uri: string;
+  events: string[];
+  state: WebhookState;
+  createTime: number;
+  updateTime: number;
+}
+
+export interface SecretRow {
+  secret: string;
+  createTime: number;
+  /** Null while the secret has no scheduled revocation. */
+  expireTime: number | null;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS webhooks (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  id TEXT NOT NULL UNIQUE,
+  name TEXT,
+  uri TEXT NOT NULL,
+  events TEXT NOT NULL,
+  state TEXT NOT NULL,
+  create_time INTEGER NOT NULL,
+  update_time INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS secrets (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  webhook_id TEXT NOT NULL,
+  secret TEXT NOT NULL,
+  create_time INTEGER NOT NULL,
+  expire_time INTEGER
+);
+CREATE INDEX IF NOT EXISTS secrets_by_webhook ON secrets (webhook_id);
+`;
+
+interface RawWebhook {
+  seq: number;
+  id: string;
+  name: string | null;
+  uri: string;
+  events: string;
+  state: string;
+  create_time: number;
+  update_time: number;
+}
+
+function toRow(raw: RawWebhook): WebhookRow {
+  return {
+    seq: raw.seq,
+    id: raw.id,
+    name: raw.name,
+    uri: raw.uri,
+    events: JSON.parse(raw.events) as string[],
+    state: raw.state as WebhookState,
+    createTime: raw.create_time,
+    updateTime: raw.update_time,
+  };
+}
+
+export class EmulatorStore {
+  readonly db: Database.Database;
+
+  /** `dataDir` undefined keeps everything in memory. */
+  constructor(dataDir?: string) {
+    if (dataDir) mkdirSync(dataDir, { recursive: true });
+    this.db = new Database(dataDir ? join(dataDir, "emulator.sqlite") : ":memory:");
+    this.db.pragma("journal_mode = WAL");
+    this.db.pragma("synchronous = NORMAL");
+    this.db.exec(SCHEMA);
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  insertWebhook(row: Omit<WebhookRow, "seq">, secret: string): WebhookRow {
+    const insert = this.db.transaction(() => {
+      const info = this.db
+        .prepare(
+          `INSERT INTO webhooks (id, name, uri, events, state, create_time, update_time)
+           VALUES (@id, @name, @uri, @events, @state, @createTime, @updateTime)`,
+        )
+        .run({ ...row, events: JSON.stringify(row.events) });
+      this.db
+        .prepare(`INSERT INTO secrets (webhook_id, secret, create_time, expire_time) VALUES (?, ?, ?, NULL)`)
+        .run(row.id, secret, row.createTime);
+      return Number(info.lastInsertRowid);
+    });
+    return { ...row, seq: insert() };
+  }
+
+  getWebhook(id: string): WebhookRow | undefined {
+    const raw = this.db.prepare(`SELECT * FROM webhooks WHERE id = ?`).get(id) as RawWebhook | undefined;
+    return raw && toRow(raw);
+  }
+
+  /** Up to `limit` webhooks with seq > `afterSeq`, in creation order. */
+  listWebhooks(afterSeq: number, limit: number): WebhookRow[] {
+    const rows = this.db
+      .prepare(`SELECT * FROM webhooks WHERE seq > ? ORDER BY seq LIMIT ?`)
+      .all(afterSeq, limit) as RawWebhook[];
+    return rows.map(toRow);
+  }
+
+  /** Every enabled webhook subscribed to `eventType`. */
+  subscribers(eventType: string): WebhookRow[] {
+    const rows = this.db
+      .prepare(
+        `SELECT w.* FROM webhooks w, json_each(w.events) e WHERE w.state = 'enabled' AND e.value = ? ORDER BY w.seq`,
+      )
+      .all(eventType) as RawWebhook[];
+    return rows.map(toRow);
+  }
+
+  updateWebhook(
+    id: string,
+    patch: Partial<Pick<WebhookRow, "name" | "uri" | "events" | "state">>,
+    now: number,
+  ): WebhookRow | undefined {
+    const current = this.getWebhook(id);
+    if (!current) return undefined;
+    const next = { ...current, ...patch, updateTime: now };
+    this.db
+      .prepare(`UPDATE webhooks SET name = @name, uri = @uri, events = @events, state = @state, update_time = @updateTime WHERE id = @id`)
+      .run({ ...next, events: JSON.stringify(next.events) });
+    return next;
+  }
+
+  deleteWebhook(id: string): boolean {
+    return this.db.transaction(() => {
+      this.db.prepare(`DELETE FROM secrets WHERE webhook_id = ?`).run(id);
+      return this.db.prepare(`DELETE FROM webhooks WHERE id = ?`).run(id).changes > 0;
+    })();
+  }
+
+  /** Secrets still valid at `now`, newest first. Expired ones are pruned on the way. */
+  validSecrets(id: string, now: number): SecretRow[] {
+    this.db.prepare(`DELETE FROM secrets WHERE webhook_id = ? AND expire_time IS NOT NULL AND expire_time <= ?`).run(id, now);
+    const rows = this.db
+      .prepare(`SELECT secret, create_time, expire_time FROM secrets WHERE webhook_id = ? ORDER BY seq DESC`)
+      .all(id) as { secret: string; create_time: number; expire_time: number | null }[];
+    return rows.map((r) => ({ secret: r.secret, createTime: r.create_time, expireTime: r.expire_time }));
+  }
+
+  /**
+   * Adds `secret` as the webhook's newest; older secrets expire at `previousExpireTime`
+   * (now for immediate revocation). An earlier, sooner expiry is kept.
+   */
+  rotateSecret(id: string, secret: string, now: number, previousExpireTime: number): void {
+    this.db.transaction(() => {
+      this.db
+        .prepare(
+          `UPDATE secrets SET expire_time = ? WHERE webhook_id = ? AND (expire_time IS NULL OR expire_time > ?)`,
+        )
+        .run(previousExpireTime, id, previousExpireTime);
+      if (previousExpireTime <= now) {
+        this.db.prepare(`DELETE FROM secrets WHERE webhook_id = ?`).run(id);
+      }
+      this.db
+        .prepare(`INSERT INTO secrets (webhook_id, secret, create_time, expire_time) VALUES (?, ?, ?, NULL)`)
+        .run(id, secret, now);
+      this.db.prepare(`UPDATE webhooks SET update_time = ? WHERE id = ?`).run(now, id);
+    })();
+  }
+
+  countWebhooks(): number {
+    return (this.db.prepare(`SELECT COUNT(*) AS n FROM webhooks`).get() as { n: number }).n;
+  }
+}
