@@ -17,6 +17,6 @@ export interface EmulatorContext {
   /** When undefined, any non-empty key is accepted. */
   apiKey?: string;
   deliveries?: DeliveryHooks;
-  /** API calls that reached a handler (injected 429/503 excluded), per route. */
+  /** API calls that reached a handler, failed ones included (injected 429/503 excluded), per route. */
   metrics: { calls: Record<RouteName, number> };
 }

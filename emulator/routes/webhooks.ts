@@ -181,8 +181,8 @@ export function registerWebhookRoutes(app: FastifyInstance, ctx: EmulatorContext
       );
       return reply.code(fault.status).header("retry-after", String(fault.retryAfterSeconds)).send(error.toBody());
     }
-    const result = handlers[route](request, id);
     ctx.metrics.calls[route]++;
+    const result = handlers[route](request, id);
     if (fault.kind === "drop") {
       // The work is done; the caller never learns it.
       reply.hijack();
