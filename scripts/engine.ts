@@ -1,0 +1,79 @@
+/**
+ * The real Pulumi engine for the demo, the tests and the benchmarks: the CLI that
+ * scripts/ensure-pulumi.sh provides, the `pulumi-resource-pulumi-nodejs` plugin shipped in
+ * @pulumi/pulumi, a local `file://` backend and an inline program run by the Automation API.
+ */
+import { execFileSync } from "node:child_process";
+import { mkdirSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { InlineProgramArgs, LocalWorkspace, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
+
+export const REPO_ROOT = join(__dirname, "..", "..");
+
+/** Directory holding the `pulumi` binary (builds and caches it on first use). */
+export function pulumiBinDir(): string {
+  if (process.env.GEMINI_TEST_PULUMI_BIN) return process.env.GEMINI_TEST_PULUMI_BIN;
+  const dir = execFileSync("bash", [join(REPO_ROOT, "scripts", "ensure-pulumi.sh")], {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "inherit"],
+  }).trim();
+  process.env.GEMINI_TEST_PULUMI_BIN = dir;
+  return dir;
+}
+
+/** PATH with the CLI and the dynamic-provider plugin script in front. */
+export function enginePath(): string {
+  const pluginDir = dirname(require.resolve("@pulumi/pulumi/package.json"));
+  return [pulumiBinDir(), pluginDir, process.env.PATH ?? ""].join(":");
+}
+
+export interface EngineStackOptions {
+  projectName: string;
+  stackName: string;
+  program: InlineProgramArgs["program"];
+  /** Directory of the `file://` backend (created when missing). */
+  backendDir: string;
+  /** Stack config; `secret: true` values are encrypted in state. */
+  config?: Record<string, { value: string; secret?: boolean }>;
+  /** Extra environment for the CLI and the provider processes it starts. */
+  env?: Record<string, string>;
+  passphrase?: string;
+  /** Where provider processes run (default: the repository root). */
+  mainDir?: string;
+}
+
+export async function openStack(options: EngineStackOptions): Promise<Stack> {
+  mkdirSync(options.backendDir, { recursive: true });
+  const binDir = pulumiBinDir();
+  const pulumiCommand = await PulumiCommand.get({ root: dirname(binDir) });
+  const pulumiHome = join(options.backendDir, ".pulumi-home");
+  const workDir = join(options.backendDir, ".workspace");
+  mkdirSync(pulumiHome, { recursive: true });
+  mkdirSync(workDir, { recursive: true });
+  const stack = await LocalWorkspace.createOrSelectStack(
+    { projectName: options.projectName, stackName: options.stackName, program: options.program },
+    {
+      pulumiCommand,
+      pulumiHome,
+      workDir,
+      projectSettings: {
+        name: options.projectName,
+        runtime: "nodejs",
+        // The provider process runs in `main`: it must resolve @pulumi/pulumi and this package.
+        main: options.mainDir ?? REPO_ROOT,
+        backend: { url: `file://${options.backendDir}` },
+      },
+      envVars: {
+        PATH: enginePath(),
+        PULUMI_CONFIG_PASSPHRASE: options.passphrase ?? "gemini-webhooks-local",
+        PULUMI_SKIP_UPDATE_CHECK: "true",
+        PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+        ...options.env,
+      },
+    },
+  );
+  for (const [key, entry] of Object.entries(options.config ?? {})) {
+    await stack.setConfig(key, { value: entry.value, secret: entry.secret ?? false });
+  }
+  return stack;
+}
