@@ -8,7 +8,10 @@ import { Clock } from "./clock";
 import type { EmulatorContext } from "./context";
 import { FaultConfigInput, FaultInjector, ROUTE_NAMES, RouteName } from "./faults";
 import { GoogleApiError, invalidArgument, notFound } from "./google-error";
+import { DeliveryEngine } from "./delivery/engine";
+import { JobRunner } from "./jobs";
 import { registerAdminRoutes } from "./routes/admin";
+import { registerJobRoutes } from "./routes/jobs";
 import { registerWebhookRoutes } from "./routes/webhooks";
 import { EmulatorStore } from "./store";
 
@@ -25,6 +28,21 @@ export interface EmulatorOptions {
   logger?: boolean;
   /** Request body limit in bytes (default 1 MiB). */
   bodyLimit?: number;
+  /** Real ms a receiver has to answer 2xx before the attempt counts as failed (default 10 000). */
+  deliveryTimeoutMs?: number;
+  /** Concurrent deliveries per receiver origin (default 8) and overall (default 128). */
+  perEndpointConcurrency?: number;
+  overallConcurrency?: number;
+  /** Hosts deliveries may go to besides loopback (default none). */
+  allowedDeliveryHosts?: string[];
+  /** Emulated ms after which a job completes as succeeded by itself; 0 = only by admin call (default 2000). */
+  jobCompletionDelayMs?: number;
+  /** How long a retired JWT signing key stays in the JWKS, emulated ms (default 24 h). */
+  jwksGraceMs?: number;
+  /** The emulator's public origin, the `iss` of dynamic tokens (default: where it listens). */
+  publicUrl?: string;
+  /** Interface to listen on (default 127.0.0.1). */
+  host?: string;
 }
 
 export interface BuiltEmulator {
@@ -34,9 +52,19 @@ export interface BuiltEmulator {
 
 export function buildEmulatorApp(options: EmulatorOptions = {}): BuiltEmulator {
   const store = new EmulatorStore(options.inMemory ? undefined : options.dataDir);
+  const clock = new Clock(options.timeScale ?? 1);
+  const deliveries = new DeliveryEngine(store, clock, {
+    timeoutMs: options.deliveryTimeoutMs ?? 10_000,
+    perEndpointConcurrency: options.perEndpointConcurrency ?? 8,
+    overallConcurrency: options.overallConcurrency ?? 128,
+    allowedHosts: (options.allowedDeliveryHosts ?? []).map((h) => h.toLowerCase()),
+    jwksGraceMs: options.jwksGraceMs,
+  });
   const ctx: EmulatorContext = {
     store,
-    clock: new Clock(options.timeScale ?? 1),
+    clock,
+    deliveries,
+    jobs: new JobRunner(store.db, clock, deliveries, options.jobCompletionDelayMs ?? 2000),
     faults: new FaultInjector(options.faults),
     apiKey: options.apiKey,
     metrics: { calls: Object.fromEntries(ROUTE_NAMES.map((r) => [r, 0])) as Record<RouteName, number> },
@@ -79,9 +107,25 @@ export function buildEmulatorApp(options: EmulatorOptions = {}): BuiltEmulator {
   });
 
   registerWebhookRoutes(app, ctx);
+  registerJobRoutes(app, ctx);
   registerAdminRoutes(app, ctx);
+  app.addHook("onReady", async () => {
+    deliveries.start(() => options.publicUrl ?? listeningOrigin(app, options.host));
+    ctx.jobs.start();
+  });
+  app.addHook("preClose", async () => {
+    ctx.jobs.stop();
+    await deliveries.stop();
+  });
   app.addHook("onClose", async () => store.close());
   return { app, ctx };
+}
+
+/** `http://host:port` of a listening app (the default port before it listens). */
+function listeningOrigin(app: FastifyInstance, host = "127.0.0.1"): string {
+  const address = app.server.address();
+  const port = address !== null && typeof address === "object" ? address.port : 8089;
+  return `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
 }
 
 export interface RunningEmulator extends BuiltEmulator {
@@ -93,13 +137,13 @@ export interface RunningEmulator extends BuiltEmulator {
 }
 
 export async function startEmulator(
-  options: EmulatorOptions & { port?: number; host?: string } = {},
+  options: EmulatorOptions & { port?: number } = {},
 ): Promise<RunningEmulator> {
   const built = buildEmulatorApp(options);
   const host = options.host ?? "127.0.0.1";
   await built.app.listen({ port: options.port ?? 0, host });
   const address = built.app.server.address();
   if (address === null || typeof address === "string") throw new Error("emulator did not bind a TCP port");
-  const url = `http://${host.includes(":") ? `[${host}]` : host}:${address.port}`;
+  const url = options.publicUrl ?? listeningOrigin(built.app, host);
   return { ...built, url, apiUrl: `${url}/v1beta`, close: () => built.app.close() };
 }

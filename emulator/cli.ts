@@ -17,6 +17,9 @@ Options (environment variable in brackets):
   --in-memory       keep state in memory only (the default without --data-dir)
   --api-key KEY     accept only this x-goog-api-key (default: any non-empty key) [GEMINI_EMULATOR_API_KEY]
   --time-scale N    emulated time runs N times faster, e.g. 3600: 24 h in 24 s (default 1) [GEMINI_EMULATOR_TIME_SCALE]
+  --delivery-timeout-ms N   real ms a receiver has to answer 2xx (default 10000) [GEMINI_EMULATOR_DELIVERY_TIMEOUT_MS]
+  --job-completion-delay-ms N   emulated ms before a job completes by itself, 0 = admin call only (default 2000) [GEMINI_EMULATOR_JOB_COMPLETION_DELAY_MS]
+  --allow-delivery-host H   also deliver to host H (repeatable; default: loopback only) [GEMINI_EMULATOR_ALLOW_DELIVERY_HOSTS, comma-separated]
   --log             log requests (never bodies or keys)
   -h, --help        show this help
 `;
@@ -68,6 +71,9 @@ async function serve(argv: string[]): Promise<void> {
       "in-memory": { type: "boolean" },
       "api-key": { type: "string" },
       "time-scale": { type: "string" },
+      "delivery-timeout-ms": { type: "string" },
+      "job-completion-delay-ms": { type: "string" },
+      "allow-delivery-host": { type: "string", multiple: true },
       log: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
@@ -83,6 +89,21 @@ async function serve(argv: string[]): Promise<void> {
     values["time-scale"] ?? env.GEMINI_EMULATOR_TIME_SCALE,
     1,
   );
+  const deliveryTimeoutMs = intFrom(
+    values["delivery-timeout-ms"] ? "--delivery-timeout-ms" : "GEMINI_EMULATOR_DELIVERY_TIMEOUT_MS",
+    values["delivery-timeout-ms"] ?? env.GEMINI_EMULATOR_DELIVERY_TIMEOUT_MS,
+    10_000,
+    1,
+    600_000,
+  );
+  const jobCompletionDelayMs = intFrom(
+    values["job-completion-delay-ms"] ? "--job-completion-delay-ms" : "GEMINI_EMULATOR_JOB_COMPLETION_DELAY_MS",
+    values["job-completion-delay-ms"] ?? env.GEMINI_EMULATOR_JOB_COMPLETION_DELAY_MS,
+    2000,
+    0,
+    7 * 24 * 3600 * 1000,
+  );
+  const allowedDeliveryHosts = values["allow-delivery-host"] ?? (env.GEMINI_EMULATOR_ALLOW_DELIVERY_HOSTS ?? "").split(",").map((h) => h.trim()).filter(Boolean);
   const dataDir = values["data-dir"] ?? env.GEMINI_EMULATOR_DATA_DIR;
   if (values["in-memory"] && values["data-dir"]) throw new UsageError("--in-memory and --data-dir exclude each other");
   const apiKey = values["api-key"] ?? env.GEMINI_EMULATOR_API_KEY;
@@ -94,6 +115,9 @@ async function serve(argv: string[]): Promise<void> {
     inMemory: values["in-memory"] || !dataDir,
     apiKey,
     timeScale,
+    deliveryTimeoutMs,
+    jobCompletionDelayMs,
+    allowedDeliveryHosts,
     logger: values.log ?? false,
   });
   process.stdout.write(`Gemini webhooks emulator listening on ${emulator.url} (API root ${emulator.apiUrl})\n`);

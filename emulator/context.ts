@@ -1,14 +1,9 @@
 /** What every emulator route shares. */
 import type { Clock } from "./clock";
 import type { FaultInjector, RouteName } from "./faults";
-import type { EmulatorStore, WebhookRow } from "./store";
-
-/** The delivery engine as the WebhookService routes see it. */
-export interface DeliveryHooks {
-  ping(webhook: WebhookRow): void;
-  onWebhookDeleted(id: string): void;
-  onWebhookReenabled(id: string): void;
-}
+import type { DeliveryEngine } from "./delivery/engine";
+import type { JobRunner } from "./jobs";
+import type { EmulatorStore } from "./store";
 
 export interface EmulatorContext {
   store: EmulatorStore;
@@ -16,7 +11,8 @@ export interface EmulatorContext {
   faults: FaultInjector;
   /** When undefined, any non-empty key is accepted. */
   apiKey?: string;
-  deliveries?: DeliveryHooks;
+  deliveries: DeliveryEngine;
+  jobs: JobRunner;
   /** API calls that reached a handler, failed ones included (injected 429/503 excluded), per route. */
   metrics: { calls: Record<RouteName, number> };
 }

@@ -139,19 +139,19 @@ export function registerWebhookRoutes(app: FastifyInstance, ctx: EmulatorContext
       if (fields.includes("subscribed_events")) patch.events = body.subscribed_events;
       if (fields.includes("state") && body.state) patch.state = body.state;
       const row = ctx.store.updateWebhook(current.id, patch, ctx.clock.now())!;
-      if (patch.state === "enabled" && current.state !== "enabled") ctx.deliveries?.onWebhookReenabled(row.id);
+      if (patch.state === "enabled" && current.state !== "enabled") ctx.deliveries.onWebhookReenabled(row.id);
       return { body: webhookToJson(ctx, row) };
     },
     delete: (_request, id) => {
       const row = requireWebhook(ctx, id);
       ctx.store.deleteWebhook(row.id);
-      ctx.deliveries?.onWebhookDeleted(row.id);
+      ctx.deliveries.onWebhookDeleted(row.id);
       return { body: {} };
     },
     ping: (request, id) => {
       const row = requireWebhook(ctx, id);
       parseRequestBody(PingWebhookRequestSchema, bodyOrEmpty(request), []);
-      ctx.deliveries?.ping(row);
+      ctx.deliveries.ping(row);
       return { body: {} };
     },
     rotateSigningSecret: (request, id) => {

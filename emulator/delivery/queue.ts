@@ -1,0 +1,177 @@
+/**
+ * The durable delivery queue, in the emulator's SQLite database: events, one delivery per
+ * (event, target), and every attempt. A delivery is `pending` until it succeeds or fails for good,
+ * so a SIGKILL at any moment loses nothing: on restart every pending delivery is sent (again).
+ */
+import type Database from "better-sqlite3";
+
+export type DeliveryStatus = "pending" | "held" | "succeeded" | "failed" | "abandoned";
+export type DeliveryKind = "static" | "dynamic";
+
+export interface DeliveryRow {
+  seq: number;
+  msg_id: string;
+  event_id: string;
+  webhook_id: string | null;
+  target: string;
+  endpoint: string;
+  kind: DeliveryKind;
+  status: DeliveryStatus;
+  attempts: number;
+  first_attempt_at: number | null;
+  next_attempt_at: number;
+  last_error: string | null;
+}
+
+export interface AttemptRecord {
+  attempt: number;
+  at: number;
+  status: number | null;
+  latencyMs: number;
+  error: string | null;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS events (
+  id TEXT PRIMARY KEY,
+  type TEXT NOT NULL,
+  body BLOB NOT NULL,
+  create_time INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS deliveries (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  msg_id TEXT NOT NULL UNIQUE,
+  event_id TEXT NOT NULL,
+  webhook_id TEXT,
+  target TEXT NOT NULL,
+  endpoint TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  status TEXT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  first_attempt_at INTEGER,
+  next_attempt_at INTEGER NOT NULL,
+  last_error TEXT
+);
+CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (status, next_attempt_at);
+CREATE INDEX IF NOT EXISTS deliveries_by_webhook ON deliveries (webhook_id, status);
+CREATE INDEX IF NOT EXISTS deliveries_by_event ON deliveries (event_id);
+CREATE TABLE IF NOT EXISTS attempts (
+  delivery_seq INTEGER NOT NULL,
+  attempt INTEGER NOT NULL,
+  at INTEGER NOT NULL,
+  status INTEGER,
+  latency_ms INTEGER NOT NULL,
+  error TEXT
+);
+CREATE INDEX IF NOT EXISTS attempts_by_delivery ON attempts (delivery_seq);
+`;
+
+export interface NewDelivery {
+  msgId: string;
+  webhookId: string | null;
+  target: string;
+  kind: DeliveryKind;
+}
+
+export class DeliveryQueue {
+  readonly #statements;
+
+  constructor(private readonly db: Database.Database) {
+    db.exec(SCHEMA);
+    this.#statements = {
+      insertEvent: db.prepare(`INSERT INTO events (id, type, body, create_time) VALUES (?, ?, ?, ?)`),
+      insertDelivery: db.prepare(
+        `INSERT INTO deliveries (msg_id, event_id, webhook_id, target, endpoint, kind, status, next_attempt_at)
+         VALUES (?, ?, ?, ?, ?, ?, 'pending', ?)`,
+      ),
+      body: db.prepare(`SELECT body FROM events WHERE id = ?`),
+      recordAttempt: db.prepare(`INSERT INTO attempts (delivery_seq, attempt, at, status, latency_ms, error) VALUES (?, ?, ?, ?, ?, ?)`),
+      finish: db.prepare(
+        `UPDATE deliveries SET status = ?, attempts = ?, first_attempt_at = COALESCE(first_attempt_at, ?), next_attempt_at = ?, last_error = ? WHERE seq = ?`,
+      ),
+      nextDue: db.prepare(`SELECT MIN(next_attempt_at) AS at FROM deliveries WHERE status = 'pending'`),
+      setStatus: db.prepare(`UPDATE deliveries SET status = ? WHERE seq = ?`),
+    };
+  }
+
+  /** Stores an event and its deliveries in one transaction; they are due at `now`. */
+  enqueue(event: { id: string; type: string; body: Buffer }, deliveries: NewDelivery[], now: number): void {
+    this.db.transaction(() => {
+      this.#statements.insertEvent.run(event.id, event.type, event.body, now);
+      for (const d of deliveries) {
+        this.#statements.insertDelivery.run(d.msgId, event.id, d.webhookId, d.target, new URL(d.target).origin, d.kind, now);
+      }
+    })();
+  }
+
+  /** Pending deliveries due at `now`, oldest first, skipping the given ones and saturated endpoints. */
+  due(now: number, limit: number, skipSeqs: number[], skipEndpoints: string[]): DeliveryRow[] {
+    const seqHoles = skipSeqs.map(() => "?").join(",");
+    const endpointHoles = skipEndpoints.map(() => "?").join(",");
+    const sql =
+      `SELECT * FROM deliveries WHERE status = 'pending' AND next_attempt_at <= ?` +
+      (skipSeqs.length ? ` AND seq NOT IN (${seqHoles})` : "") +
+      (skipEndpoints.length ? ` AND endpoint NOT IN (${endpointHoles})` : "") +
+      ` ORDER BY next_attempt_at, seq LIMIT ?`;
+    return this.db.prepare(sql).all(now, ...skipSeqs, ...skipEndpoints, limit) as DeliveryRow[];
+  }
+
+  body(eventId: string): Buffer {
+    return (this.#statements.body.get(eventId) as { body: Buffer }).body;
+  }
+
+  /** Records an attempt and the delivery's new status in one transaction. */
+  recordAttempt(row: DeliveryRow, attempt: AttemptRecord, next: { status: DeliveryStatus; nextAttemptAt: number }): void {
+    this.db.transaction(() => {
+      this.#statements.recordAttempt.run(row.seq, attempt.attempt, attempt.at, attempt.status, attempt.latencyMs, attempt.error);
+      this.#statements.finish.run(next.status, attempt.attempt, attempt.at, next.nextAttemptAt, attempt.error, row.seq);
+    })();
+  }
+
+  setStatus(seq: number, status: DeliveryStatus): void {
+    this.#statements.setStatus.run(status, seq);
+  }
+
+  nextDueAt(): number | null {
+    return (this.#statements.nextDue.get() as { at: number | null }).at;
+  }
+
+  /** A disabled webhook's waiting deliveries resume with a fresh window when it is enabled again. */
+  resumeHeld(webhookId: string, now: number): number {
+    return this.db
+      .prepare(`UPDATE deliveries SET status = 'pending', next_attempt_at = ?, first_attempt_at = NULL WHERE webhook_id = ? AND status = 'held'`)
+      .run(now, webhookId).changes;
+  }
+
+  abandonForWebhook(webhookId: string): number {
+    return this.db
+      .prepare(`UPDATE deliveries SET status = 'abandoned' WHERE webhook_id = ? AND status IN ('pending', 'held')`)
+      .run(webhookId).changes;
+  }
+
+  holdForWebhook(webhookId: string): number {
+    return this.db.prepare(`UPDATE deliveries SET status = 'held' WHERE webhook_id = ? AND status = 'pending'`).run(webhookId).changes;
+  }
+
+  /** Deliveries with their attempts, for the inspection endpoint. */
+  inspect(filter: { eventId?: string; webhookId?: string }, limit = 1000): (DeliveryRow & { attempt_log: AttemptRecord[] })[] {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    if (filter.eventId) (where.push("event_id = ?"), args.push(filter.eventId));
+    if (filter.webhookId) (where.push("webhook_id = ?"), args.push(filter.webhookId));
+    const rows = this.db
+      .prepare(`SELECT * FROM deliveries ${where.length ? "WHERE " + where.join(" AND ") : ""} ORDER BY seq LIMIT ?`)
+      .all(...args, limit) as DeliveryRow[];
+    const attemptsOf = this.db.prepare(
+      `SELECT attempt, at, status, latency_ms AS latencyMs, error FROM attempts WHERE delivery_seq = ? ORDER BY attempt`,
+    );
+    return rows.map((row) => ({ ...row, attempt_log: attemptsOf.all(row.seq) as AttemptRecord[] }));
+  }
+
+  counts(): Record<DeliveryStatus, number> {
+    const rows = this.db.prepare(`SELECT status, COUNT(*) AS n FROM deliveries GROUP BY status`).all() as { status: DeliveryStatus; n: number }[];
+    const out = { pending: 0, held: 0, succeeded: 0, failed: 0, abandoned: 0 };
+    for (const r of rows) out[r.status] = r.n;
+    return out;
+  }
+}
