@@ -157,8 +157,14 @@ export class DeliveryQueue {
   inspect(filter: { eventId?: string; webhookId?: string }, limit = 1000): (DeliveryRow & { attempt_log: AttemptRecord[] })[] {
     const where: string[] = [];
     const args: unknown[] = [];
-    if (filter.eventId) (where.push("event_id = ?"), args.push(filter.eventId));
-    if (filter.webhookId) (where.push("webhook_id = ?"), args.push(filter.webhookId));
+    if (filter.eventId) {
+      where.push("event_id = ?");
+      args.push(filter.eventId);
+    }
+    if (filter.webhookId) {
+      where.push("webhook_id = ?");
+      args.push(filter.webhookId);
+    }
     const rows = this.db
       .prepare(`SELECT * FROM deliveries ${where.length ? "WHERE " + where.join(" AND ") : ""} ORDER BY seq LIMIT ?`)
       .all(...args, limit) as DeliveryRow[];
