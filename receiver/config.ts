@@ -1,0 +1,79 @@
+/**
+ * The receiver's configuration from the environment. Invalid values stop start-up with a message
+ * naming the variable; secrets are never echoed.
+ */
+import { decodeSecrets } from "./verify-static";
+
+export interface ReceiverConfig {
+  port: number;
+  host: string;
+  /** Every secret to accept (several during a rotation's grace window). */
+  signingSecrets: string[];
+  toleranceSeconds: number;
+  jwt?: { jwksUri: string; issuer: string; audience: string[] };
+  redisUrl?: string;
+  maxBodyBytes: number;
+  logLevel: string;
+}
+
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+  readonly code = "ERR_RECEIVER_CONFIG";
+}
+
+function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === "") return fallback;
+  if (!/^\d+$/.test(raw.trim())) throw new ConfigError(`${name} must be an integer between ${min} and ${max}, got ${JSON.stringify(raw)}`);
+  const value = Number(raw.trim());
+  if (value < min || value > max) throw new ConfigError(`${name} must be between ${min} and ${max}, got ${value}`);
+  return value;
+}
+
+function url(env: NodeJS.ProcessEnv, name: string, protocols: string[]): string | undefined {
+  const raw = env[name]?.trim();
+  if (!raw) return undefined;
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    throw new ConfigError(`${name} must be a URL (${protocols.join(" or ")}), got an unparsable value`);
+  }
+  if (!protocols.includes(parsed.protocol)) throw new ConfigError(`${name} must use ${protocols.join(" or ")}, got ${parsed.protocol}`);
+  return raw;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): ReceiverConfig {
+  const signingSecrets = (env.WEBHOOK_SIGNING_SECRETS ?? "").split(/[\s,]+/).filter(Boolean);
+  if (signingSecrets.length > 0) {
+    try {
+      decodeSecrets(signingSecrets);
+    } catch (err) {
+      throw new ConfigError(`WEBHOOK_SIGNING_SECRETS: ${(err as Error).message}`);
+    }
+  }
+  const jwksUri = url(env, "JWKS_URI", ["http:", "https:"]);
+  const issuer = env.JWT_ISSUER?.trim();
+  const audience = (env.JWT_AUDIENCE ?? "").split(/[\s,]+/).filter(Boolean);
+  const jwtParts = [jwksUri, issuer, audience.length ? "x" : undefined].filter(Boolean).length;
+  if (jwtParts !== 0 && jwtParts !== 3) {
+    throw new ConfigError("JWKS_URI, JWT_ISSUER and JWT_AUDIENCE go together: set all three for dynamic webhooks, or none");
+  }
+  if (signingSecrets.length === 0 && jwtParts === 0) {
+    throw new ConfigError("nothing to verify with: set WEBHOOK_SIGNING_SECRETS (static webhooks) and/or JWKS_URI, JWT_ISSUER, JWT_AUDIENCE (dynamic webhooks)");
+  }
+  const logLevel = env.LOG_LEVEL?.trim() || "info";
+  if (!["fatal", "error", "warn", "info", "debug", "trace", "silent"].includes(logLevel)) {
+    throw new ConfigError(`LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent; got ${JSON.stringify(logLevel)}`);
+  }
+  return {
+    port: integer(env, "PORT", 8080, 0, 65535),
+    host: env.HOST?.trim() || "0.0.0.0",
+    signingSecrets,
+    toleranceSeconds: integer(env, "WEBHOOK_TIMESTAMP_TOLERANCE_SECONDS", 300, 1, 3600),
+    jwt: jwtParts === 3 ? { jwksUri: jwksUri!, issuer: issuer!, audience } : undefined,
+    redisUrl: url(env, "REDIS_URL", ["redis:", "rediss:"]),
+    maxBodyBytes: integer(env, "MAX_BODY_BYTES", 1024 * 1024, 1024, 64 * 1024 * 1024),
+    logLevel,
+  };
+}

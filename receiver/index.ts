@@ -1,0 +1,13 @@
+/** The verifying receiver as a library: verifiers, the Fastify app, dedup stores. */
+export { verifyStaticDelivery, decodeSecrets } from "./verify-static";
+export type { StaticVerifyOptions, VerifiedDelivery } from "./verify-static";
+export { verifyDynamicDelivery } from "./verify-dynamic";
+export type { DynamicVerifyOptions, VerifiedDynamicDelivery } from "./verify-dynamic";
+export { WebhookVerificationError } from "./errors";
+export type { VerificationReason } from "./errors";
+export { buildReceiver } from "./server";
+export type { EventHandler, ReceivedEvent, Receiver, ReceiverOptions } from "./server";
+export { loadConfig, ConfigError } from "./config";
+export type { ReceiverConfig } from "./config";
+export { MemoryDedup, RedisDedup } from "./dedup";
+export type { DedupStore } from "./dedup";

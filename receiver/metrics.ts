@@ -1,0 +1,26 @@
+/** Prometheus metrics of the receiver (prom-client), one registry per receiver instance. */
+import { Counter, Histogram, Registry } from "prom-client";
+
+export const OUTCOMES = ["verified", "duplicate", "invalid_signature", "stale_timestamp", "malformed", "too_large", "unauthorized_jwt"] as const;
+export type Outcome = (typeof OUTCOMES)[number];
+
+export class ReceiverMetrics {
+  readonly registry = new Registry();
+  readonly deliveries = new Counter({
+    name: "gemini_webhook_deliveries_total",
+    help: "Deliveries received, by outcome.",
+    labelNames: ["outcome", "kind"],
+    registers: [this.registry],
+  });
+  readonly processing = new Histogram({
+    name: "gemini_webhook_processing_seconds",
+    help: "Time from acceptance to the end of the handler.",
+    labelNames: ["result"],
+    buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30],
+    registers: [this.registry],
+  });
+
+  constructor() {
+    for (const outcome of OUTCOMES) for (const kind of ["static", "dynamic"]) this.deliveries.inc({ outcome, kind }, 0);
+  }
+}

@@ -1,0 +1,195 @@
+/**
+ * The verifying receiver as a Fastify app. A delivery is answered right after verify + dedup +
+ * enqueue; the handler runs afterwards. 400 malformed, 401 failed verification (reason code in
+ * the body), 413 too large, 200 for a duplicate (the sender must stop retrying), 503 when full or
+ * shutting down. Logs never hold secrets, signature headers, tokens or bodies.
+ */
+import Fastify, { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import Redis from "ioredis";
+import type { ReceiverConfig } from "./config";
+import { DedupStore, MemoryDedup, RedisDedup } from "./dedup";
+import { WebhookVerificationError } from "./errors";
+import { ReceiverMetrics } from "./metrics";
+import { verifyDynamicDelivery } from "./verify-dynamic";
+import { decodeSecrets, verifyStaticDelivery } from "./verify-static";
+import { WorkQueue } from "./work-queue";
+
+export interface ReceivedEvent {
+  kind: "static" | "dynamic";
+  /** The `webhook-id` header: the delivery's idempotency key. */
+  webhookId: string;
+  type: string;
+  data: Record<string, unknown>;
+  userMetadata?: Record<string, unknown>;
+  /** The whole parsed envelope. */
+  envelope: Record<string, unknown>;
+}
+
+export type EventHandler = (event: ReceivedEvent) => Promise<void>;
+
+export interface ReceiverOptions {
+  handler?: EventHandler;
+  dedup?: DedupStore;
+  /** Handler concurrency (default 8) and queue capacity (default 10 000). */
+  concurrency?: number;
+  queueCapacity?: number;
+  /** Pino destination for tests; default stdout. */
+  logStream?: NodeJS.WritableStream;
+}
+
+export interface Receiver {
+  app: FastifyInstance;
+  metrics: ReceiverMetrics;
+  queue: WorkQueue<ReceivedEvent>;
+  /** Stops accepting (503), drains the queue, closes the dedup store. */
+  close(): Promise<void>;
+}
+
+const REDACT = [
+  "req.headers.webhook-signature",
+  "req.headers.authorization",
+  "req.headers.x-goog-api-key",
+  "req.headers.cookie",
+];
+
+export function buildReceiver(config: ReceiverConfig, options: ReceiverOptions = {}): Receiver {
+  const app = Fastify({
+    logger: {
+      level: config.logLevel,
+      redact: { paths: REDACT, censor: "[redacted]" },
+      ...(options.logStream ? { stream: options.logStream } : {}),
+    },
+    bodyLimit: config.maxBodyBytes,
+    return503OnClosing: true,
+    requestTimeout: 15_000, // a body sent byte by byte cannot hold a connection forever
+    connectionTimeout: 20_000,
+  });
+  const metrics = new ReceiverMetrics();
+  const dedup = options.dedup ?? (config.redisUrl ? new RedisDedup(new Redis(config.redisUrl, { lazyConnect: false, maxRetriesPerRequest: 2 })) : new MemoryDedup());
+  const keys = config.signingSecrets.length ? decodeSecrets(config.signingSecrets) : [];
+
+  const handler: EventHandler =
+    options.handler ??
+    (async (event) => {
+      app.log.info({ webhook_id: event.webhookId, type: event.type, data_id: event.data.id ?? null, kind: event.kind }, "gemini webhook processed");
+    });
+  const queue = new WorkQueue<ReceivedEvent>(
+    async (event) => {
+      const end = metrics.processing.startTimer();
+      try {
+        await handler(event);
+        end({ result: "ok" });
+      } catch (err) {
+        end({ result: "error" });
+        throw err;
+      }
+    },
+    options.concurrency ?? 8,
+    options.queueCapacity ?? 10_000,
+    (err, event) => app.log.error({ webhook_id: event.webhookId, type: event.type, err: { message: (err as Error)?.message } }, "handler failed"),
+  );
+
+  // Raw bytes: signatures cover the exact body. Anything but JSON is malformed.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser("*", { parseAs: "buffer" }, (_req, body, done) => done(null, body));
+
+  app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, request, reply) => {
+    const kind = request.url.includes("/dynamic") ? "dynamic" : "static";
+    if (error.statusCode === 413 || error.code === "FST_ERR_CTP_BODY_TOO_LARGE") {
+      metrics.deliveries.inc({ outcome: "too_large", kind });
+      return reply.code(413).send({ error: "too_large" });
+    }
+    if (error.statusCode && error.statusCode < 500) {
+      metrics.deliveries.inc({ outcome: "malformed", kind });
+      return reply.code(400).send({ error: "malformed" });
+    }
+    request.log.error({ err: { message: error.message, code: error.code } }, "receiver error");
+    return reply.code(500).send({ error: "internal" });
+  });
+
+  async function accept(
+    kind: "static" | "dynamic",
+    request: FastifyRequest,
+    reply: FastifyReply,
+    verify: (body: Buffer) => Promise<{ webhookId: string }>,
+  ) {
+    const body = request.body;
+    const contentType = String(request.headers["content-type"] ?? "").split(";")[0].trim().toLowerCase();
+    let webhookId: string;
+    let envelope: Record<string, unknown>;
+    try {
+      if (!Buffer.isBuffer(body) || body.length === 0) throw new WebhookVerificationError("malformed", "empty body");
+      if (contentType !== "application/json") throw new WebhookVerificationError("malformed", "content-type is not application/json");
+      ({ webhookId } = await verify(body));
+      envelope = parseEnvelope(body);
+    } catch (err) {
+      if (!(err instanceof WebhookVerificationError)) throw err;
+      metrics.deliveries.inc({ outcome: err.reason, kind });
+      request.log.warn({ reason: err.reason, detail: err.detail, kind }, "delivery refused");
+      return reply.code(err.reason === "malformed" ? 400 : 401).send({ error: err.reason, detail: err.detail });
+    }
+    if (!(await dedup.claim(webhookId))) {
+      metrics.deliveries.inc({ outcome: "duplicate", kind });
+      return reply.code(200).send({ status: "duplicate" });
+    }
+    const event: ReceivedEvent = {
+      kind,
+      webhookId,
+      type: String(envelope.type),
+      data: (envelope.data ?? {}) as Record<string, unknown>,
+      ...(envelope.user_metadata ? { userMetadata: envelope.user_metadata as Record<string, unknown> } : {}),
+      envelope,
+    };
+    if (!queue.push(event)) {
+      await dedup.release(webhookId); // the sender's retry must be processed
+      return reply.code(503).header("retry-after", "30").send({ error: "busy" });
+    }
+    metrics.deliveries.inc({ outcome: "verified", kind });
+    return reply.code(200).send({ status: "accepted" });
+  }
+
+  if (keys.length > 0) {
+    app.post("/webhooks/gemini", (request, reply) =>
+      accept("static", request, reply, async (body) =>
+        verifyStaticDelivery(body, request.raw.headersDistinct ?? request.headers, keys, { toleranceSeconds: config.toleranceSeconds }),
+      ),
+    );
+  }
+  const jwt = config.jwt;
+  if (jwt) {
+    app.post("/webhooks/gemini/dynamic", (request, reply) =>
+      accept("dynamic", request, reply, (body) =>
+        verifyDynamicDelivery(body, request.raw.headersDistinct ?? request.headers, { ...jwt, toleranceSeconds: config.toleranceSeconds }),
+      ),
+    );
+  }
+  app.get("/healthz", async () => ({ status: "ok", queued: queue.size }));
+  app.get("/metrics", async (_request, reply) => {
+    reply.header("content-type", metrics.registry.contentType);
+    return metrics.registry.metrics();
+  });
+
+  return {
+    app,
+    metrics,
+    queue,
+    close: async () => {
+      await app.close();
+      await queue.drain();
+      await dedup.close();
+    },
+  };
+}
+
+function parseEnvelope(body: Buffer): Record<string, unknown> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString("utf8"));
+  } catch {
+    throw new WebhookVerificationError("malformed", "body is not JSON");
+  }
+  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed) || typeof (parsed as { type?: unknown }).type !== "string") {
+    throw new WebhookVerificationError("malformed", "body is not a webhook envelope");
+  }
+  return parsed as Record<string, unknown>;
+}
