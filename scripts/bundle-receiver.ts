@@ -1,0 +1,19 @@
+/**
+ * Bundles the receiver server (dist/receiver/cli.js and its dependencies) into one file for the
+ * container image, so the image needs only `node`: no npm, no registry, no node_modules.
+ */
+import { buildSync } from "esbuild";
+import { join } from "node:path";
+
+const root = join(__dirname, "..", "..");
+buildSync({
+  entryPoints: [join(root, "dist", "receiver", "cli.js")],
+  outfile: join(root, "dist", "receiver-bundle", "receiver.js"),
+  bundle: true,
+  platform: "node",
+  target: "node20",
+  format: "cjs",
+  minifySyntax: true,
+  legalComments: "eof",
+  logLevel: "warning",
+});
