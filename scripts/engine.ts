@@ -40,6 +40,8 @@ export interface EngineStackOptions {
   passphrase?: string;
   /** Where provider processes run (default: the repository root). */
   mainDir?: string;
+  /** Remove a stack of the same name first (its resources are not destroyed). */
+  fresh?: boolean;
 }
 
 export async function openStack(options: EngineStackOptions): Promise<Stack> {
@@ -50,28 +52,31 @@ export async function openStack(options: EngineStackOptions): Promise<Stack> {
   const workDir = join(options.backendDir, ".workspace");
   mkdirSync(pulumiHome, { recursive: true });
   mkdirSync(workDir, { recursive: true });
-  const stack = await LocalWorkspace.createOrSelectStack(
-    { projectName: options.projectName, stackName: options.stackName, program: options.program },
-    {
-      pulumiCommand,
-      pulumiHome,
-      workDir,
-      projectSettings: {
-        name: options.projectName,
-        runtime: "nodejs",
-        // The provider process runs in `main`: it must resolve @pulumi/pulumi and this package.
-        main: options.mainDir ?? REPO_ROOT,
-        backend: { url: `file://${options.backendDir}` },
-      },
-      envVars: {
-        PATH: enginePath(),
-        PULUMI_CONFIG_PASSPHRASE: options.passphrase ?? "gemini-webhooks-local",
-        PULUMI_SKIP_UPDATE_CHECK: "true",
-        PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
-        ...options.env,
-      },
+  const workspace = await LocalWorkspace.create({
+    program: options.program,
+    pulumiCommand,
+    pulumiHome,
+    workDir,
+    projectSettings: {
+      name: options.projectName,
+      runtime: "nodejs",
+      // The provider process runs in `main`: it must resolve @pulumi/pulumi and this package.
+      main: options.mainDir ?? REPO_ROOT,
+      backend: { url: `file://${options.backendDir}` },
     },
-  );
+    envVars: {
+      PATH: enginePath(),
+      PULUMI_CONFIG_PASSPHRASE: options.passphrase ?? "gemini-webhooks-local",
+      PULUMI_SKIP_UPDATE_CHECK: "true",
+      PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+      ...options.env,
+    },
+  });
+  if (options.fresh) {
+    const existing = await workspace.listStacks();
+    if (existing.some((s) => s.name === options.stackName)) await workspace.removeStack(options.stackName, { force: true });
+  }
+  const stack = await Stack.createOrSelect(options.stackName, workspace);
   for (const [key, entry] of Object.entries(options.config ?? {})) {
     await stack.setConfig(key, { value: entry.value, secret: entry.secret ?? false });
   }
