@@ -1,0 +1,42 @@
+/**
+ * Dynamic (per-job) webhooks: deploys the verifying receiver configured to check RS256 JWTs
+ * against the Gemini JWKS. Jobs are not infrastructure: submit-batch.ts creates a batch whose
+ * `webhook_config` routes its events to this receiver.
+ */
+import * as path from "node:path";
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+
+const config = new pulumi.Config();
+const baseImage = config.get("baseImage") ?? "node:20-bookworm-slim";
+const port = config.getNumber("port") ?? 8081;
+const publicUrl = config.get("publicUrl") ?? `http://127.0.0.1:${port}`;
+/** Google's service origin; the emulator's URL for local work. */
+const geminiOrigin = config.get("geminiOrigin") ?? "https://generativelanguage.googleapis.com";
+const packageRoot = config.get("receiverContext") ?? path.dirname(require.resolve("pulumi-gemini-webhooks/package.json"));
+
+const image = new docker.Image("dynamic-receiver-image", {
+  imageName: "gemini-webhooks-receiver:local",
+  build: { context: packageRoot, dockerfile: path.join(packageRoot, "receiver", "Dockerfile"), args: { BASE_IMAGE: baseImage } },
+  skipPush: true,
+});
+
+/** The URI jobs name in `webhook_config.uris`; also the JWT audience the receiver requires. */
+export const dynamicWebhookUrl = `${publicUrl}/webhooks/gemini/dynamic`;
+
+const container = new docker.Container("dynamic-receiver", {
+  name: pulumi.interpolate`gemini-dynamic-receiver-${pulumi.getStack()}`,
+  image: image.repoDigest,
+  envs: [
+    `JWKS_URI=${geminiOrigin}/.well-known/jwks.json`,
+    `JWT_ISSUER=${geminiOrigin}`,
+    `JWT_AUDIENCE=${dynamicWebhookUrl}`,
+    "PORT=8080",
+  ],
+  ports: [{ internal: 8080, external: port, ip: "127.0.0.1" }],
+  restart: "unless-stopped",
+  wait: true,
+  waitTimeout: 60,
+}, { deleteBeforeReplace: true });
+
+export const containerName = container.name;
