@@ -26,7 +26,7 @@ interface Harness {
 interface DeliveryView {
   webhook_id_header: string;
   status: string;
-  attempts: { attempt: number; time: string; http_status: number | null; error: string | null }[];
+  attempts: { attempt: number; scheduled_time: string; time: string; http_status: number | null; error: string | null }[];
   next_attempt_time: string | null;
 }
 
@@ -190,6 +190,7 @@ describe("retries", () => {
           const base = baseRetryDelayMs(n);
           assert.ok(gap >= base * (1 - JITTER) - 1, `retry ${n} came early: ${gap} ms < ${base * (1 - JITTER)}`);
         }
+        for (const a of delivery.attempts) assert.ok(Date.parse(a.time) >= Date.parse(a.scheduled_time), `attempt ${a.attempt} ran before it was due`);
         for (const r of stub.received) new StandardWebhook(hook.new_signing_secret!).verify(r.body, headerRecord(r.headers));
       });
     } finally {

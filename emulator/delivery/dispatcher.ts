@@ -132,7 +132,7 @@ export class Dispatcher {
       ? await this.#send(row, target, secrets)
       : { status: null, error: "target not allowed: the emulator delivers to loopback and --allow-delivery-host hosts only" };
     const latencyMs = Math.round(performance.now() - realStart);
-    const record = { attempt, at: startedAt, status: outcome.status, latencyMs, error: outcome.error };
+    const record = { attempt, scheduledAt: row.next_attempt_at, at: startedAt, status: outcome.status, latencyMs, error: outcome.error };
     const ok = outcome.status !== null && outcome.status >= 200 && outcome.status < 300;
     if (ok) return this.queue.recordAttempt(row, record, { status: "succeeded", nextAttemptAt: startedAt });
     if (outcome.status === 410 || outcome.error?.startsWith("target not allowed")) {

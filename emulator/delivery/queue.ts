@@ -25,6 +25,8 @@ export interface DeliveryRow {
 
 export interface AttemptRecord {
   attempt: number;
+  /** When the attempt was due (emulated ms); `at - scheduledAt` is its lateness. */
+  scheduledAt: number;
   at: number;
   status: number | null;
   latencyMs: number;
@@ -58,6 +60,7 @@ CREATE INDEX IF NOT EXISTS deliveries_by_event ON deliveries (event_id);
 CREATE TABLE IF NOT EXISTS attempts (
   delivery_seq INTEGER NOT NULL,
   attempt INTEGER NOT NULL,
+  scheduled_at INTEGER NOT NULL,
   at INTEGER NOT NULL,
   status INTEGER,
   latency_ms INTEGER NOT NULL,
@@ -85,7 +88,9 @@ export class DeliveryQueue {
          VALUES (?, ?, ?, ?, ?, ?, 'pending', ?)`,
       ),
       body: db.prepare(`SELECT body FROM events WHERE id = ?`),
-      recordAttempt: db.prepare(`INSERT INTO attempts (delivery_seq, attempt, at, status, latency_ms, error) VALUES (?, ?, ?, ?, ?, ?)`),
+      recordAttempt: db.prepare(
+        `INSERT INTO attempts (delivery_seq, attempt, scheduled_at, at, status, latency_ms, error) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      ),
       finish: db.prepare(
         `UPDATE deliveries SET status = ?, attempts = ?, first_attempt_at = COALESCE(first_attempt_at, ?), next_attempt_at = ?, last_error = ? WHERE seq = ?`,
       ),
@@ -123,7 +128,7 @@ export class DeliveryQueue {
   /** Records an attempt and the delivery's new status in one transaction. */
   recordAttempt(row: DeliveryRow, attempt: AttemptRecord, next: { status: DeliveryStatus; nextAttemptAt: number }): void {
     this.db.transaction(() => {
-      this.#statements.recordAttempt.run(row.seq, attempt.attempt, attempt.at, attempt.status, attempt.latencyMs, attempt.error);
+      this.#statements.recordAttempt.run(row.seq, attempt.attempt, attempt.scheduledAt, attempt.at, attempt.status, attempt.latencyMs, attempt.error);
       this.#statements.finish.run(next.status, attempt.attempt, attempt.at, next.nextAttemptAt, attempt.error, row.seq);
     })();
   }
@@ -169,7 +174,7 @@ export class DeliveryQueue {
       .prepare(`SELECT * FROM deliveries ${where.length ? "WHERE " + where.join(" AND ") : ""} ORDER BY seq LIMIT ?`)
       .all(...args, limit) as DeliveryRow[];
     const attemptsOf = this.db.prepare(
-      `SELECT attempt, at, status, latency_ms AS latencyMs, error FROM attempts WHERE delivery_seq = ? ORDER BY attempt`,
+      `SELECT attempt, scheduled_at AS scheduledAt, at, status, latency_ms AS latencyMs, error FROM attempts WHERE delivery_seq = ? ORDER BY attempt`,
     );
     return rows.map((row) => ({ ...row, attempt_log: attemptsOf.all(row.seq) as AttemptRecord[] }));
   }

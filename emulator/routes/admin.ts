@@ -56,6 +56,7 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: EmulatorContext):
         status: r.status,
         attempts: r.attempt_log.map((a) => ({
           attempt: a.attempt,
+          scheduled_time: ctx.clock.iso(a.scheduledAt),
           time: ctx.clock.iso(a.at),
           http_status: a.status,
           latency_ms: a.latencyMs,
