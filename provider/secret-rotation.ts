@@ -1,6 +1,6 @@
 /** `gemini:SecretRotation`: rotates a webhook's signing secret whenever `rotationKey` changes. */
 import * as pulumi from "@pulumi/pulumi";
-import { rotationShim } from "./shim";
+import rotationShim = require("./rotation-shim");
 import { withSecretOutputs } from "./webhook";
 
 export interface SecretRotationArgs {

@@ -1,47 +1,28 @@
 /**
- * The providers that Pulumi serializes into state (`__provider`). They hold no client, no schema
- * and no credential: each method requires the implementation (./impl) at call time. That keeps
- * `__provider` small (it is stored twice per resource) and keeps secrets and native handles out.
+ * What Pulumi serializes into state (`__provider`) calls into this dispatcher, which requires the
+ * implementation (./impl) at call time: no client, no schema and no credential is ever captured.
  *
- * Resolution in the provider process: the installed package first (portable state), then the
- * absolute path of the build that serialized it (this repository's own tests and demo).
+ * Installed from npm, the per-resource shims (webhook-shim.ts, rotation-shim.ts) are whole modules
+ * under node_modules, so Pulumi's serializer stores them by reference — `__provider` is a single
+ * `require("pulumi-gemini-webhooks/…")` — and state stays small and portable. Run from a source
+ * checkout they are stored by value, and the implementation is found by the build's absolute path.
  */
 import type * as dynamic from "@pulumi/pulumi/dynamic";
 
-type Kind = "webhookProvider" | "rotationProvider";
-const B = require.resolve("./impl");
+export type Kind = "webhookProvider" | "rotationProvider";
+const BUILD_IMPL = require.resolve("./impl");
 
 /** Calls `method` of the implementation's `kind` provider (`configure` is shared). */
-function D(kind: Kind, method: string, args: unknown[]): Promise<never> {
+export function dispatch(kind: Kind, method: string, args: unknown[]): Promise<never> {
   let impl;
   try {
     impl = require("pulumi-gemini-webhooks/dist/provider/impl");
   } catch (first) {
     try {
-      impl = require(B);
+      impl = require(BUILD_IMPL);
     } catch {
       throw first;
     }
   }
   return method === "configure" ? impl.configure((args[0] as dynamic.ConfigureRequest).config) : impl[kind][method](...args);
 }
-
-export const webhookShim: dynamic.ResourceProvider = {
-  configure: async (r) => D("webhookProvider", "configure", [r]),
-  check: (...a) => D("webhookProvider", "check", a),
-  diff: (...a) => D("webhookProvider", "diff", a),
-  create: (...a) => D("webhookProvider", "create", a),
-  read: (...a) => D("webhookProvider", "read", a),
-  update: (...a) => D("webhookProvider", "update", a),
-  delete: (...a) => D("webhookProvider", "delete", a),
-};
-
-export const rotationShim: dynamic.ResourceProvider = {
-  configure: async (r) => D("rotationProvider", "configure", [r]),
-  check: (...a) => D("rotationProvider", "check", a),
-  diff: (...a) => D("rotationProvider", "diff", a),
-  create: (...a) => D("rotationProvider", "create", a),
-  read: (...a) => D("rotationProvider", "read", a),
-  update: (...a) => D("rotationProvider", "update", a),
-  delete: (...a) => D("rotationProvider", "delete", a),
-};

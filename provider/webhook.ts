@@ -1,6 +1,6 @@
 /** `gemini:Webhook`: a Gemini API webhook, its signing secret an encrypted output. */
 import * as pulumi from "@pulumi/pulumi";
-import { webhookShim } from "./shim";
+import webhookShim = require("./webhook-shim");
 
 export interface WebhookArgs {
   /** Where deliveries are POSTed: an absolute http(s) URL. Updates in place. */

@@ -61,6 +61,8 @@ export function buildReceiver(config: ReceiverConfig, options: ReceiverOptions =
     },
     bodyLimit: config.maxBodyBytes,
     return503OnClosing: true,
+    // One line per processed event and per refusal is the log; a line per request is noise (and cost).
+    disableRequestLogging: true,
     requestTimeout: 15_000, // a body sent byte by byte cannot hold a connection forever
     connectionTimeout: 20_000,
   });

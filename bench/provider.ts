@@ -1,0 +1,129 @@
+/**
+ * Provider cost through the real engine against the emulator: `pulumi up` of N webhooks (create,
+ * no-op, update, destroy), API calls per resource per operation, state bytes per webhook, and the
+ * engine's own floor: the same N of a trivial dynamic resource that calls nothing.
+ */
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import { startEmulator } from "../emulator";
+import { Webhook } from "../provider";
+import { closeAllPools } from "../provider/api";
+import { openStack } from "../scripts/engine";
+import { installedLayout, PACKAGE_NAME } from "../scripts/installed-layout";
+
+export interface ProviderFigure {
+  n: number;
+  /** `installed`: the package as npm installs it (what users run); `checkout`: this source tree. */
+  kind: "webhook (installed)" | "webhook (checkout)" | "trivial";
+  createSeconds: number;
+  noopSeconds: number;
+  updateSeconds: number;
+  destroySeconds: number;
+  callsPerResource?: { create: number; noop: number; update: number; destroy: number };
+  stateBytesPerResource: number;
+}
+
+/** A dynamic resource that does nothing: the engine's floor. */
+const trivialProvider: pulumi.dynamic.ResourceProvider = {
+  async create() {
+    return { id: "trivial", outs: {} };
+  },
+  async diff(_id, olds, news) {
+    return { changes: olds.version !== news.version };
+  },
+  async update(_id, _olds, news) {
+    return { outs: { version: news.version } };
+  },
+};
+class Trivial extends pulumi.dynamic.Resource {
+  constructor(name: string, version: number) {
+    super(trivialProvider, name, { version }, undefined, "bench", "Trivial");
+  }
+}
+
+function totalCalls(calls: Record<string, number>): number {
+  return Object.values(calls).reduce((a, b) => a + b, 0);
+}
+
+async function timed(fn: () => Promise<unknown>): Promise<number> {
+  const started = performance.now();
+  await fn();
+  return Math.round((performance.now() - started) / 10) / 100;
+}
+
+function stateBytes(dir: string, type: string): number {
+  const stackDir = join(dir, ".pulumi", "stacks");
+  for (const project of readdirSync(stackDir)) {
+    for (const file of readdirSync(join(stackDir, project))) {
+      if (!file.endsWith(".json")) continue;
+      const state = JSON.parse(readFileSync(join(stackDir, project, file), "utf8")) as { checkpoint: { latest: { resources?: { type: string }[] } } };
+      const resources = (state.checkpoint.latest.resources ?? []).filter((r) => r.type === type);
+      if (resources.length) return Math.round(resources.map((r) => JSON.stringify(r).length).reduce((a, b) => a + b, 0) / resources.length);
+    }
+  }
+  return 0;
+}
+
+export async function benchProvider(sizes: number[] = [10, 50, 100]): Promise<ProviderFigure[]> {
+  const figures: ProviderFigure[] = [];
+  const emulator = await startEmulator({ inMemory: true, apiKey: "bench-key" });
+  try {
+    const installDir = installedLayout();
+    const InstalledWebhook = (require(join(installDir, "node_modules", PACKAGE_NAME)) as typeof import("../provider")).Webhook;
+    for (const n of sizes) {
+      for (const kind of ["webhook (installed)", "webhook (checkout)", "trivial"] as const) {
+        const dir = mkdtempSync(join(tmpdir(), "gemini-bench-"));
+        const WebhookClass = kind === "webhook (installed)" ? InstalledWebhook : Webhook;
+        let version = 1;
+        try {
+          const stack = await openStack({
+            projectName: `bench-${kind}`,
+            stackName: `n${n}`,
+            backendDir: dir,
+            mainDir: kind === "webhook (installed)" ? installDir : undefined,
+            program: async () => {
+              for (let i = 0; i < n; i++) {
+                if (kind !== "trivial") new WebhookClass(`w${i}`, { name: `bench-${i}`, uri: `https://example.com/v${version}/${i}`, subscribedEvents: ["batch.succeeded"] });
+                else new Trivial(`t${i}`, version);
+              }
+            },
+            config: { "gemini:apiKey": { value: "bench-key", secret: true }, "gemini:baseUrl": { value: emulator.apiUrl } },
+          });
+          const calls = () => totalCalls(emulator.ctx.metrics.calls);
+          const c0 = calls();
+          const createSeconds = await timed(() => stack.up());
+          const c1 = calls();
+          const noopSeconds = await timed(() => stack.up());
+          const c2 = calls();
+          version = 2;
+          const updateSeconds = await timed(() => stack.up());
+          const c3 = calls();
+          const bytes = stateBytes(dir, kind !== "trivial" ? "pulumi-nodejs:dynamic/gemini:Webhook" : "pulumi-nodejs:dynamic/bench:Trivial");
+          const destroySeconds = await timed(() => stack.destroy());
+          const c4 = calls();
+          figures.push({
+            n,
+            kind,
+            createSeconds,
+            noopSeconds,
+            updateSeconds,
+            destroySeconds,
+            ...(kind !== "trivial"
+              ? { callsPerResource: { create: (c1 - c0) / n, noop: (c2 - c1) / n, update: (c3 - c2) / n, destroy: (c4 - c3) / n } }
+              : {}),
+            stateBytesPerResource: bytes,
+          });
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
+        }
+      }
+    }
+    rmSync(installDir, { recursive: true, force: true });
+  } finally {
+    await emulator.close();
+    await closeAllPools();
+  }
+  return figures;
+}

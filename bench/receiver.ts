@@ -1,0 +1,129 @@
+/**
+ * Receiver throughput, side by side in one run: (a) ours, (b) the guide's Express receiver,
+ * (c) bare node:http. Each target runs in its own process; autocannon runs here. Every request is
+ * a realistic delivery: a ~1 KB envelope, a unique webhook-id, a fresh timestamp, two signatures
+ * (two valid secrets, as during a rotation).
+ */
+import { ChildProcess, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { join } from "node:path";
+import autocannon from "autocannon";
+import { secretKey, signatureHeader } from "../emulator/delivery/hmac-signature";
+
+export interface ReceiverFigure {
+  target: string;
+  requestsPerSecond: number;
+  /** Server CPU time per request (user + system), microseconds: the cost independent of the load generator. */
+  cpuMicrosPerRequest: number;
+  p99Ms: number;
+  non2xx: number;
+  errors: number;
+}
+
+const SECRET_OLD = "whsec_" + randomBytes(32).toString("base64");
+const SECRET_NEW = "whsec_" + randomBytes(32).toString("base64");
+
+function envelope(i: number): string {
+  const body = {
+    type: "batch.succeeded",
+    version: "v1",
+    timestamp: new Date().toISOString().replace(/\.\d{3}Z$/, "Z"),
+    data: { id: `batches/${i.toString(16).padStart(12, "0")}`, output_file_uri: `gs://bench-bucket/results/${"r".repeat(40)}/${i}.jsonl` },
+    padding: "x".repeat(760), // brings the body to about 1 KB
+  };
+  return JSON.stringify(body);
+}
+
+function prepare(count: number): { headers: Record<string, string>; body: string }[] {
+  const keys = [secretKey(SECRET_NEW), secretKey(SECRET_OLD)];
+  const ts = Math.floor(Date.now() / 1000);
+  return Array.from({ length: count }, (_, i) => {
+    const id = `msg_${randomBytes(6).toString("hex")}_${i}`;
+    const body = envelope(i);
+    return {
+      body,
+      headers: {
+        "content-type": "application/json",
+        "webhook-id": id,
+        "webhook-timestamp": String(ts),
+        "webhook-signature": signatureHeader(keys, id, ts, Buffer.from(body)),
+      },
+    };
+  });
+}
+
+/** user + system CPU seconds of a process, from /proc (Linux). */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+}
+
+async function startTarget(script: string, env: Record<string, string>): Promise<{ child: ChildProcess; port: number }> {
+  const child = spawn(process.execPath, [join(__dirname, "servers", script)], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "ignore"] });
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = "";
+    child.stdout!.on("data", (c: Buffer) => {
+      out += c.toString();
+      const m = /listening (\d+)/.exec(out);
+      if (m) resolve(Number(m[1]));
+    });
+    child.once("exit", (code) => reject(new Error(`${script} exited with ${code}`)));
+  });
+  child.stdout!.resume();
+  return { child, port };
+}
+
+async function load(url: string, requests: { headers: Record<string, string>; body: string }[], connections: number): Promise<autocannon.Result> {
+  let next = 0;
+  return autocannon({
+    url,
+    method: "POST",
+    connections,
+    amount: requests.length,
+    timeout: 20,
+    requests: [
+      {
+        setupRequest: (req) => {
+          const r = requests[next++ % requests.length];
+          return { ...req, method: "POST", headers: r.headers, body: r.body };
+        },
+      },
+    ],
+  });
+}
+
+export async function benchReceivers(options: { requests?: number; connections?: number } = {}): Promise<ReceiverFigure[]> {
+  const count = options.requests ?? 40_000;
+  const connections = options.connections ?? 32;
+  const targets: { name: string; script: string; path: string; env: Record<string, string> }[] = [
+    { name: "ours (verify + dedup + enqueue)", script: "ours.js", path: "/webhooks/gemini", env: { WEBHOOK_SIGNING_SECRETS: `${SECRET_NEW} ${SECRET_OLD}` } },
+    { name: "guide Express + standardwebhooks", script: "guide-express.js", path: "/gemini-callback", env: { WEBHOOK_SIGNING_SECRET: SECRET_OLD } },
+    { name: "bare node:http 200 (ceiling)", script: "bare-http.js", path: "/", env: {} },
+  ];
+  const figures: ReceiverFigure[] = [];
+  for (const target of targets) {
+    const { child, port } = await startTarget(target.script, target.env);
+    try {
+      const url = `http://127.0.0.1:${port}${target.path}`;
+      await load(url, prepare(2_000), connections); // warm-up: JIT, keep-alive sockets
+      const requests = prepare(count);
+      const cpuBefore = cpuSeconds(child.pid!);
+      const started = performance.now();
+      const result = await load(url, requests, connections);
+      const seconds = (performance.now() - started) / 1000;
+      const cpu = cpuSeconds(child.pid!) - cpuBefore;
+      figures.push({
+        target: target.name,
+        requestsPerSecond: Math.round(result.requests.total / seconds),
+        cpuMicrosPerRequest: Math.round((cpu * 1e6) / result.requests.total),
+        p99Ms: result.latency.p99,
+        non2xx: result.non2xx,
+        errors: result.errors + result.timeouts,
+      });
+    } finally {
+      child.kill("SIGKILL");
+    }
+  }
+  return figures;
+}
