@@ -79,7 +79,7 @@ export async function benchProvider(sizes: number[] = [10, 50, 100]): Promise<Pr
         let version = 1;
         try {
           const stack = await openStack({
-            projectName: `bench-${kind}`,
+            projectName: `bench-${kind.replace(/[^a-z]+/g, "-").replace(/-$/, "")}`,
             stackName: `n${n}`,
             backendDir: dir,
             mainDir: kind === "webhook (installed)" ? installDir : undefined,

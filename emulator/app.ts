@@ -24,8 +24,9 @@ export interface EmulatorOptions {
   /** Emulated time runs this many times faster than real time (default 1). */
   timeScale?: number;
   faults?: FaultConfigInput;
-  /** Log requests (never bodies or keys) with pino to stdout. */
+  /** Log requests (never bodies or keys) with pino to stdout, or to `logStream`. */
   logger?: boolean;
+  logStream?: NodeJS.WritableStream;
   /** Request body limit in bytes (default 1 MiB). */
   bodyLimit?: number;
   /** Real ms a receiver has to answer 2xx before the attempt counts as failed (default 10 000). */
@@ -70,9 +71,14 @@ export function buildEmulatorApp(options: EmulatorOptions = {}): BuiltEmulator {
     metrics: { calls: Object.fromEntries(ROUTE_NAMES.map((r) => [r, 0])) as Record<RouteName, number> },
   };
   const app = Fastify({
-    logger: options.logger
-      ? { level: "info", redact: ["req.headers.x-goog-api-key", "req.headers.authorization"] }
-      : false,
+    logger:
+      options.logger || options.logStream
+        ? {
+            level: "info",
+            redact: ["req.headers.x-goog-api-key", "req.headers.authorization"],
+            ...(options.logStream ? { stream: options.logStream } : {}),
+          }
+        : false,
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
     return503OnClosing: true,
   });

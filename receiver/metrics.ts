@@ -20,7 +20,20 @@ export class ReceiverMetrics {
     registers: [this.registry],
   });
 
+  /** Label-bound children, so the hot path does no label hashing. */
+  readonly #children = new Map<string, ReturnType<Counter["labels"]>>();
+
   constructor() {
-    for (const outcome of OUTCOMES) for (const kind of ["static", "dynamic"]) this.deliveries.inc({ outcome, kind }, 0);
+    for (const outcome of OUTCOMES) {
+      for (const kind of ["static", "dynamic"]) {
+        const child = this.deliveries.labels({ outcome, kind });
+        child.inc(0);
+        this.#children.set(`${outcome}/${kind}`, child);
+      }
+    }
+  }
+
+  count(outcome: Outcome, kind: "static" | "dynamic"): void {
+    this.#children.get(`${outcome}/${kind}`)!.inc();
   }
 }

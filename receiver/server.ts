@@ -4,7 +4,7 @@
  * the body), 413 too large, 200 for a duplicate (the sender must stop retrying), 503 when full or
  * shutting down. Logs never hold secrets, signature headers, tokens or bodies.
  */
-import Fastify, { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import Fastify, { FastifyInstance, FastifyReply, FastifyRequest, LogController } from "fastify";
 import Redis from "ioredis";
 import type { ReceiverConfig } from "./config";
 import { DedupStore, MemoryDedup, RedisDedup } from "./dedup";
@@ -35,6 +35,8 @@ export interface ReceiverOptions {
   queueCapacity?: number;
   /** Pino destination for tests; default stdout. */
   logStream?: NodeJS.WritableStream;
+  /** Time a client has to send a whole request, ms (default 15 000): slowly sent bodies are cut off. */
+  requestTimeoutMs?: number;
 }
 
 export interface Receiver {
@@ -44,6 +46,9 @@ export interface Receiver {
   /** Stops accepting (503), drains the queue, closes the dedup store. */
   close(): Promise<void>;
 }
+
+const ACCEPTED = '{"status":"accepted"}';
+const DUPLICATE = '{"status":"duplicate"}';
 
 const REDACT = [
   "req.headers.webhook-signature",
@@ -62,8 +67,8 @@ export function buildReceiver(config: ReceiverConfig, options: ReceiverOptions =
     bodyLimit: config.maxBodyBytes,
     return503OnClosing: true,
     // One line per processed event and per refusal is the log; a line per request is noise (and cost).
-    disableRequestLogging: true,
-    requestTimeout: 15_000, // a body sent byte by byte cannot hold a connection forever
+    logController: new LogController({ disableRequestLogging: true }),
+    requestTimeout: options.requestTimeoutMs ?? 15_000, // a body sent byte by byte cannot hold a connection forever
     connectionTimeout: 20_000,
   });
   const metrics = new ReceiverMetrics();
@@ -98,11 +103,11 @@ export function buildReceiver(config: ReceiverConfig, options: ReceiverOptions =
   app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, request, reply) => {
     const kind = request.url.includes("/dynamic") ? "dynamic" : "static";
     if (error.statusCode === 413 || error.code === "FST_ERR_CTP_BODY_TOO_LARGE") {
-      metrics.deliveries.inc({ outcome: "too_large", kind });
+      metrics.count("too_large", kind);
       return reply.code(413).send({ error: "too_large" });
     }
     if (error.statusCode && error.statusCode < 500) {
-      metrics.deliveries.inc({ outcome: "malformed", kind });
+      metrics.count("malformed", kind);
       return reply.code(400).send({ error: "malformed" });
     }
     request.log.error({ err: { message: error.message, code: error.code } }, "receiver error");
@@ -126,13 +131,13 @@ export function buildReceiver(config: ReceiverConfig, options: ReceiverOptions =
       envelope = parseEnvelope(body);
     } catch (err) {
       if (!(err instanceof WebhookVerificationError)) throw err;
-      metrics.deliveries.inc({ outcome: err.reason, kind });
+      metrics.count(err.reason, kind);
       request.log.warn({ reason: err.reason, detail: err.detail, kind }, "delivery refused");
       return reply.code(err.reason === "malformed" ? 400 : 401).send({ error: err.reason, detail: err.detail });
     }
     if (!(await dedup.claim(webhookId))) {
-      metrics.deliveries.inc({ outcome: "duplicate", kind });
-      return reply.code(200).send({ status: "duplicate" });
+      metrics.count("duplicate", kind);
+      return reply.code(200).type("application/json").send(DUPLICATE);
     }
     const event: ReceivedEvent = {
       kind,
@@ -146,14 +151,14 @@ export function buildReceiver(config: ReceiverConfig, options: ReceiverOptions =
       await dedup.release(webhookId); // the sender's retry must be processed
       return reply.code(503).header("retry-after", "30").send({ error: "busy" });
     }
-    metrics.deliveries.inc({ outcome: "verified", kind });
-    return reply.code(200).send({ status: "accepted" });
+    metrics.count("verified", kind);
+    return reply.code(200).type("application/json").send(ACCEPTED);
   }
 
   if (keys.length > 0) {
     app.post("/webhooks/gemini", (request, reply) =>
       accept("static", request, reply, async (body) =>
-        verifyStaticDelivery(body, request.raw.headersDistinct ?? request.headers, keys, { toleranceSeconds: config.toleranceSeconds }),
+        verifyStaticDelivery(body, webhookHeaders(request), keys, { toleranceSeconds: config.toleranceSeconds }),
       ),
     );
   }
@@ -161,7 +166,7 @@ export function buildReceiver(config: ReceiverConfig, options: ReceiverOptions =
   if (jwt) {
     app.post("/webhooks/gemini/dynamic", (request, reply) =>
       accept("dynamic", request, reply, (body) =>
-        verifyDynamicDelivery(body, request.raw.headersDistinct ?? request.headers, { ...jwt, toleranceSeconds: config.toleranceSeconds }),
+        verifyDynamicDelivery(body, webhookHeaders(request), { ...jwt, toleranceSeconds: config.toleranceSeconds }),
       ),
     );
   }
@@ -181,6 +186,25 @@ export function buildReceiver(config: ReceiverConfig, options: ReceiverOptions =
       await dedup.close();
     },
   };
+}
+
+const WEBHOOK_HEADERS = new Set(["webhook-id", "webhook-timestamp", "webhook-signature"]);
+
+/**
+ * The request's headers, with a repeated webhook header made an array (Node would join the
+ * repeats with ", " and hide them); the verifiers treat such an array as malformed.
+ */
+function webhookHeaders(request: FastifyRequest): Record<string, string | string[] | undefined> {
+  const raw = request.raw.rawHeaders;
+  let repeated: Record<string, string[]> | undefined;
+  const seen = new Set<string>();
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i].toLowerCase();
+    if (!WEBHOOK_HEADERS.has(name)) continue;
+    if (seen.has(name)) (repeated ??= {})[name] = [String(request.headers[name]), raw[i + 1]];
+    seen.add(name);
+  }
+  return repeated ? { ...request.headers, ...repeated } : (request.headers as Record<string, string | string[] | undefined>);
 }
 
 function parseEnvelope(body: Buffer): Record<string, unknown> {

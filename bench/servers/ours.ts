@@ -6,3 +6,4 @@ receiver.app.listen({ port: 0, host: "127.0.0.1" }).then(() => {
   const address = receiver.app.server.address() as { port: number };
   console.log(`listening ${address.port}`);
 });
+process.on("SIGINT", () => process.exit(0)); // lets --cpu-prof write its profile
