@@ -150,14 +150,13 @@ export class WebhooksClient {
     await this.#call({ method: "POST", path: `/webhooks/${encodeId(id)}:ping`, body: {} }, EmptyResponseSchema);
   }
 
-  /** Rotation is never retried on an unknown outcome: a second call would revoke the secret the first returned. */
+  /**
+   * A rotation whose answer was lost is retried: nobody holds the secret it minted, so rotating
+   * again loses nothing (with the 24 h grace the lost one simply expires; immediately, it is revoked).
+   */
   async rotateSigningSecret(id: string, revocationBehavior?: RevocationBehavior): Promise<RotateSigningSecretResponse> {
     const body = revocationBehavior ? { revocation_behavior: revocationBehavior } : {};
-    return this.#call(
-      { method: "POST", path: `/webhooks/${encodeId(id)}:rotateSigningSecret`, body },
-      RotateSigningSecretResponseSchema,
-      { retryUnknownOutcome: false },
-    );
+    return this.#call({ method: "POST", path: `/webhooks/${encodeId(id)}:rotateSigningSecret`, body }, RotateSigningSecretResponseSchema);
   }
 
   /**
@@ -184,7 +183,7 @@ export class WebhooksClient {
   async #call<S extends z.ZodType>(
     spec: RequestSpec,
     schema: S,
-    options: { beforeRetry?: () => Promise<z.infer<S> | undefined>; retryUnknownOutcome?: boolean } = {},
+    options: { beforeRetry?: () => Promise<z.infer<S> | undefined> } = {},
   ): Promise<z.infer<S>> {
     const started = Date.now();
     let outcomeMaybeApplied = false;
@@ -208,11 +207,7 @@ export class WebhooksClient {
         error = networkError(spec, cause);
       }
       if (error.outcomeUnknown) outcomeMaybeApplied = true;
-      const mayRetry =
-        error.retryable &&
-        attempt < this.#retry.maxAttempts &&
-        !(error.outcomeUnknown && options.retryUnknownOutcome === false);
-      if (!mayRetry) throw error;
+      if (!error.retryable || attempt >= this.#retry.maxAttempts) throw error;
       const delay = Math.max(retryAfterMs ?? 0, backoffDelayMs(this.#retry, attempt - 1));
       if (Date.now() - started + delay > this.#retry.maxElapsedMs) throw error;
       await sleep(delay);
