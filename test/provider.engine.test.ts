@@ -24,6 +24,7 @@ interface Spec {
   adopt?: { name: string; uri: string };
   extra?: number;
   unknownUri?: boolean;
+  trigger?: string;
 }
 
 const spec: Spec = { name: "orders", uri: "https://example.com/hooks/a", events: ["batch.succeeded", "batch.failed"] };
@@ -45,6 +46,11 @@ function program(): Record<string, unknown> {
     currentSecrets: currentSigningSecrets({ webhook: hook, rotation }),
   };
   if (rotation) outputs.rotatedSecret = rotation.secret;
+  if (spec.trigger) {
+    // Rotation driven by the engine's replacementTrigger option instead of rotationKey.
+    const triggered = new SecretRotation("trigger-rotation", { webhookId: hook.id, rotationKey: "fixed" }, { replacementTrigger: spec.trigger });
+    outputs.triggeredSecret = triggered.secret;
+  }
   if (spec.adopt) {
     const adopted = new Webhook("adopted", { ...spec.adopt, subscribedEvents: ["video.generated"], adoptExisting: true });
     outputs.adoptedId = adopted.id;
@@ -297,6 +303,25 @@ describe("Webhook and SecretRotation through the engine", () => {
     } finally {
       emulator.ctx.faults.configure({});
     }
+  });
+
+  test("the replacementTrigger option rotates too: once per new trigger value, never on a repeat", async () => {
+    spec.trigger = "2026-12";
+    let before = calls();
+    await up();
+    assert.deepEqual(delta(before), { rotateSigningSecret: 1 });
+    before = calls();
+    await up();
+    assert.deepEqual(delta(before), {});
+    spec.trigger = "2027-01";
+    before = calls();
+    const { out } = await up();
+    assert.deepEqual(delta(before), { rotateSigningSecret: 1 }, "replace = one rotation; deleting the old rotation calls nothing");
+    leaks.addSecret(out("triggeredSecret") as string);
+    spec.trigger = undefined;
+    before = calls();
+    await up();
+    assert.deepEqual(delta(before), {}, "removing a SecretRotation makes no API call");
   });
 
   test("state at rest (every backend file, history and backups included) and engine output hold no plaintext secret", async () => {
