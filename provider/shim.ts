@@ -26,3 +26,16 @@ export function dispatch(kind: Kind, method: string, args: unknown[]): Promise<n
   }
   return method === "configure" ? impl.configure((args[0] as dynamic.ConfigureRequest).config) : impl[kind][method](...args);
 }
+
+/** The provider object for one resource kind: every method forwards to `dispatch`. */
+export function shimFor(kind: Kind): dynamic.ResourceProvider {
+  return {
+    configure: async (r) => dispatch(kind, "configure", [r]),
+    check: (...a) => dispatch(kind, "check", a),
+    diff: (...a) => dispatch(kind, "diff", a),
+    create: (...a) => dispatch(kind, "create", a),
+    read: (...a) => dispatch(kind, "read", a),
+    update: (...a) => dispatch(kind, "update", a),
+    delete: (...a) => dispatch(kind, "delete", a),
+  };
+}

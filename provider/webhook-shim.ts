@@ -1,14 +1,7 @@
-/** The serialized provider of `Webhook`: the module itself is the provider (see shim.ts). */
-import type * as dynamic from "@pulumi/pulumi/dynamic";
-import { dispatch } from "./shim";
+/**
+ * The serialized provider of `Webhook`. The module's exports are the provider itself, so an
+ * installed package is stored in state by reference (see shim.ts).
+ */
+import { shimFor } from "./shim";
 
-const webhookShim: dynamic.ResourceProvider = {
-  configure: async (r) => dispatch("webhookProvider", "configure", [r]),
-  check: (...a) => dispatch("webhookProvider", "check", a),
-  diff: (...a) => dispatch("webhookProvider", "diff", a),
-  create: (...a) => dispatch("webhookProvider", "create", a),
-  read: (...a) => dispatch("webhookProvider", "read", a),
-  update: (...a) => dispatch("webhookProvider", "update", a),
-  delete: (...a) => dispatch("webhookProvider", "delete", a),
-};
-export = webhookShim;
+export = shimFor("webhookProvider");

@@ -7,7 +7,6 @@
  */
 import { ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Stack } from "@pulumi/pulumi/automation";
@@ -15,6 +14,7 @@ import { startEmulator, RunningEmulator } from "../emulator";
 import { QUICKSTART_EVENTS, quickstart } from "../examples/quickstart/program";
 import { closeAllPools } from "../provider/api";
 import { openStack, pulumiBinDir, REPO_ROOT } from "./engine";
+import { freePort } from "./free-port";
 
 const STACK = "demo";
 const API_KEY = "demo-local-key";
@@ -33,14 +33,6 @@ function ok(text: string): void {
 }
 function short(secret: string): string {
   return secret.slice(0, 10) + "\u2026";
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 async function waitFor(what: string, predicate: () => Promise<boolean> | boolean, timeoutMs = 30_000): Promise<void> {

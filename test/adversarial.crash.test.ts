@@ -12,6 +12,7 @@ import { closeAllPools, WebhooksClient } from "../provider/api";
 import { buildReceiver, loadConfig } from "../receiver";
 import { kill, spawnEmulator } from "./support/emulator-process";
 import { waitFor } from "./support/receiver-stub";
+import { freePort } from "../scripts/free-port";
 
 const EVENTS = process.env.GEMINI_ADVERSARIAL_LONG === "1" ? 5000 : 1000;
 
@@ -19,7 +20,7 @@ test(`SIGKILL mid-delivery of ${EVENTS} events: each processed exactly once by t
   const dataDir = mkdtempSync(join(tmpdir(), "gemini-crash-dedup-"));
   const key = "crash-dedup-key-0000000000";
   let emulator = await spawnEmulator(["--data-dir", dataDir, "--api-key", key]);
-  const port = 30000 + Math.floor(Math.random() * 20000);
+  const port = await freePort();
   const client = new WebhooksClient({ baseUrl: `${emulator.url}/v1beta`, apiKey: key });
   const hook = await client.create({ uri: `http://127.0.0.1:${port}/webhooks/gemini`, subscribed_events: ["interaction.completed"] });
   const processed = new Map<string, number>();

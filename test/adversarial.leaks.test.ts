@@ -17,6 +17,7 @@ import { buildReceiver, loadConfig } from "../receiver";
 import { openStack } from "../scripts/engine";
 import { LeakScanner } from "./support/leaks";
 import { waitFor } from "./support/receiver-stub";
+import { freePort } from "../scripts/free-port";
 
 function sink(): { stream: Writable; text: () => string } {
   const chunks: string[] = [];
@@ -39,7 +40,7 @@ test("no signing secret, API key or JWT private key appears in output, logs or s
   const onOutput = (t: string) => (engineOutput += t);
   const dir = mkdtempSync(join(tmpdir(), "gemini-leaks-"));
   const emulator = await startEmulator({ inMemory: true, apiKey, logStream: emulatorLog.stream, jobCompletionDelayMs: 0 });
-  const port = 30000 + Math.floor(Math.random() * 20000);
+  const port = await freePort();
   const receiverUrl = `http://127.0.0.1:${port}/webhooks/gemini`;
   const harvest = () => {
     for (const row of emulator.ctx.store.db.prepare("SELECT secret FROM secrets").all() as { secret: string }[]) leaks.addSecret(row.secret);

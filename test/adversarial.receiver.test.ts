@@ -15,6 +15,7 @@ import fc from "fast-check";
 import { exportJWK, generateKeyPair, KeyLike, SignJWT, UnsecuredJWT } from "jose";
 import { buildEmulatorApp } from "../emulator";
 import { buildReceiver, loadConfig, Receiver } from "../receiver";
+import { freePort } from "../scripts/free-port";
 
 const ROUNDS = process.env.GEMINI_ADVERSARIAL_LONG === "1" ? 10 : 1;
 const secret = "whsec_" + randomBytes(32).toString("base64");
@@ -41,7 +42,7 @@ before(async () => {
   });
   await new Promise<void>((r) => jwks.listen(0, "127.0.0.1", r));
   issuer = `http://127.0.0.1:${(jwks.address() as { port: number }).port}`;
-  const port = 30000 + (randomBytes(2).readUInt16BE() % 20000);
+  const port = await freePort();
   base = `http://127.0.0.1:${port}`;
   receiver = buildReceiver(
     loadConfig({

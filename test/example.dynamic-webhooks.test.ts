@@ -1,6 +1,5 @@
 /** The dynamic-webhooks example: its wiring under mocks, and its batch submission against the emulator. */
 import assert from "node:assert/strict";
-import { randomBytes } from "node:crypto";
 import { test } from "node:test";
 import type * as pulumi from "@pulumi/pulumi";
 import { startEmulator } from "../emulator";
@@ -9,6 +8,7 @@ import { buildReceiver, loadConfig, ReceivedEvent } from "../receiver";
 import { TEST_API_KEY } from "./support/emulator";
 import { settled, useMocks } from "./support/mocks";
 import { waitFor } from "./support/receiver-stub";
+import { freePort } from "../scripts/free-port";
 
 test("the receiver container is configured for the JWKS, issuer and its own URL as audience", async () => {
   const registered = await useMocks("gemini-dynamic-webhooks", { port: "9124", geminiOrigin: "http://127.0.0.1:8089" });
@@ -24,7 +24,7 @@ test("the receiver container is configured for the JWKS, issuer and its own URL 
 
 test("a batch submitted with webhook_config reaches the receiver, verified through the JWKS", async () => {
   const emulator = await startEmulator({ inMemory: true, apiKey: TEST_API_KEY, jobCompletionDelayMs: 50 });
-  const port = 20000 + (randomBytes(2).readUInt16BE() % 20000);
+  const port = await freePort();
   const uri = `http://127.0.0.1:${port}/webhooks/gemini/dynamic`;
   const handled: ReceivedEvent[] = [];
   const receiver = buildReceiver(

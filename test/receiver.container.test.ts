@@ -5,7 +5,6 @@
  */
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { startEmulator, RunningEmulator } from "../emulator";
@@ -13,6 +12,7 @@ import { closeAllPools, WebhooksClient } from "../provider/api";
 import { TEST_API_KEY } from "./support/emulator";
 import { LeakScanner } from "./support/leaks";
 import { waitFor } from "./support/receiver-stub";
+import { freePort } from "../scripts/free-port";
 
 const root = join(__dirname, "..", "..");
 const IMAGE = "gemini-webhooks-receiver:test";
@@ -38,14 +38,6 @@ after(async () => {
   await emulator?.close();
   await closeAllPools();
 });
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 test("the image builds, runs as a non-root user, verifies real deliveries, and reports them in metrics and logs", async () => {
   const baseImage = execFileSync("bash", [join(root, "scripts", "build-base-image.sh")], { encoding: "utf8" }).trim();

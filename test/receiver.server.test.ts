@@ -6,7 +6,6 @@ import assert from "node:assert/strict";
 import { ChildProcess, spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { once } from "node:events";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import { Writable } from "node:stream";
 import { after, describe, test } from "node:test";
@@ -17,6 +16,7 @@ import { closeAllPools, WebhooksClient } from "../provider/api";
 import { buildReceiver, loadConfig, ReceivedEvent, RedisDedup } from "../receiver";
 import { TEST_API_KEY } from "./support/emulator";
 import { waitFor } from "./support/receiver-stub";
+import { freePort } from "../scripts/free-port";
 
 after(() => closeAllPools());
 
@@ -269,10 +269,3 @@ function drainScript(port: number): string {
   `;
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
