@@ -95,6 +95,23 @@ describe("SecretRotation", () => {
   });
 });
 
+describe("a missing key", () => {
+  test("fails with the exact command to fix it, before any request", async () => {
+    const saved = { GEMINI_API_KEY: process.env.GEMINI_API_KEY, GOOGLE_API_KEY: process.env.GOOGLE_API_KEY };
+    delete process.env.GEMINI_API_KEY;
+    delete process.env.GOOGLE_API_KEY;
+    const calls = { ...emulator.ctx.metrics.calls };
+    try {
+      configure({ get: (k) => (k === "gemini:baseUrl" ? emulator.apiUrl : undefined) });
+      await assert.rejects(webhook.create({ uri: "https://e.com/k", subscribedEvents: ["batch.failed"] as never[] }), /No Gemini API key is configured\. Set it with `pulumi config set --secret gemini:apiKey <key>`/);
+      assert.deepEqual(emulator.ctx.metrics.calls, calls);
+    } finally {
+      Object.assign(process.env, Object.fromEntries(Object.entries(saved).filter(([, v]) => v !== undefined)));
+      configure({ get: (k) => ({ "gemini:apiKey": TEST_API_KEY, "gemini:baseUrl": emulator.apiUrl })[k] });
+    }
+  });
+});
+
 describe("settings", () => {
   test("config before env, env fallbacks, a bad base URL names its source", () => {
     assert.deepEqual(resolveSettings({ get: () => undefined }, { GOOGLE_API_KEY: "g" }), { apiKey: "g", baseUrl: "https://generativelanguage.googleapis.com/v1beta" });
