@@ -217,7 +217,11 @@ async function main(): Promise<void> {
 
 async function cleanup(): Promise<void> {
   // Leave nothing behind if the demo stopped half-way.
-  if (liveStack) await liveStack.destroy({ onOutput: (t) => (engineLog += t) }).catch(() => undefined);
+  if (liveStack) {
+    await liveStack.destroy({ onOutput: (t) => (engineLog += t) }).catch((err: Error) => {
+      console.error(`  could not destroy the demo stack: ${err.message.split("\n").filter((l) => /error/i.test(l))[0] ?? err.message.split("\n")[0]}`);
+    });
+  }
   for (const fn of cleanups.reverse()) {
     try {
       await fn();
@@ -229,20 +233,31 @@ async function cleanup(): Promise<void> {
 }
 
 let interrupted = false;
+const run = main();
+
+// Ctrl-C reaches the whole process group: the Pulumi CLI cancels its operation, then we destroy
+// what the demo created, stop the receiver and the emulator, and exit 130.
 process.on("SIGINT", () => {
   if (interrupted) process.exit(130);
   interrupted = true;
-  console.log("\nInterrupted: cleaning up...");
-  cleanup().finally(() => process.exit(130));
+  console.log("\nInterrupted: cleaning up (Ctrl-C again to quit at once)...");
+  run
+    .catch(() => undefined)
+    .then(cleanup)
+    .finally(() => process.exit(130));
 });
 
-main().then(
+run.then(
   async () => {
+    if (interrupted) return;
     await cleanup().catch(() => undefined);
     process.exit(0);
   },
   async (err: unknown) => {
-    console.error(`\n\u2717 demo failed: ${err instanceof Error ? err.message : String(err)}`);
+    // A Ctrl-C also makes the Pulumi CLI fail; its SIGINT may be handled a moment after the failure.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    if (interrupted) return;
+    console.error(`\n\u2717 demo failed: ${err instanceof Error ? err.message.split("\n").filter((l) => /error/i.test(l)).slice(0, 3).join("\n  ") || err.message.split("\n")[0] : String(err)}`);
     if (engineLog) console.error(`\nLast engine and receiver output:\n${engineLog.split("\n").slice(-40).join("\n")}`);
     await cleanup();
     process.exit(1);

@@ -4,7 +4,7 @@
  * @pulumi/pulumi, a local `file://` backend and an inline program run by the Automation API.
  */
 import { execFileSync } from "node:child_process";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { InlineProgramArgs, LocalWorkspace, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
 
@@ -40,7 +40,7 @@ export interface EngineStackOptions {
   passphrase?: string;
   /** Where provider processes run (default: the repository root). */
   mainDir?: string;
-  /** Remove a stack of the same name first (its resources are not destroyed). */
+  /** Remove a stack of the same name first, lock included (its resources are not destroyed). */
   fresh?: boolean;
 }
 
@@ -73,6 +73,8 @@ export async function openStack(options: EngineStackOptions): Promise<Stack> {
     },
   });
   if (options.fresh) {
+    // A lock left by an interrupted run would block the removal; nothing else uses this stack.
+    rmSync(join(options.backendDir, ".pulumi", "locks", "organization", options.projectName, options.stackName), { recursive: true, force: true });
     const existing = await workspace.listStacks();
     if (existing.some((s) => s.name === options.stackName)) await workspace.removeStack(options.stackName, { force: true });
   }
