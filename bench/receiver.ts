@@ -110,6 +110,7 @@ export async function benchReceivers(options: { durationSeconds?: number; connec
     { name: "ours (verify + dedup + enqueue)", script: "ours.js", path: "/webhooks/gemini", env: { WEBHOOK_SIGNING_SECRETS: `${SECRET_NEW} ${SECRET_OLD}` } },
     { name: "guide Express + standardwebhooks", script: "guide-express.js", path: "/gemini-callback", env: { WEBHOOK_SIGNING_SECRET: SECRET_OLD } },
     { name: "bare node:http 200 (ceiling)", script: "bare-http.js", path: "/", env: {} },
+    { name: "bare Fastify 200 (framework floor)", script: "fastify-floor.js", path: "/", env: {} },
   ];
   const figures: ReceiverFigure[] = [];
   for (const target of targets) {

@@ -36,4 +36,11 @@ export class ReceiverMetrics {
   count(outcome: Outcome, kind: "static" | "dynamic"): void {
     this.#children.get(`${outcome}/${kind}`)!.inc();
   }
+
+  readonly #processed = { ok: this.processing.labels({ result: "ok" }), error: this.processing.labels({ result: "error" }) };
+
+  /** Records one handler run that began at `startedAt` (performance.now() ms). */
+  observeProcessing(result: "ok" | "error", startedAt: number): void {
+    this.#processed[result].observe((performance.now() - startedAt) / 1000);
+  }
 }

@@ -82,12 +82,12 @@ export function buildReceiver(config: ReceiverConfig, options: ReceiverOptions =
     });
   const queue = new WorkQueue<ReceivedEvent>(
     async (event) => {
-      const end = metrics.processing.startTimer();
+      const startedAt = performance.now();
       try {
         await handler(event);
-        end({ result: "ok" });
+        metrics.observeProcessing("ok", startedAt);
       } catch (err) {
-        end({ result: "error" });
+        metrics.observeProcessing("error", startedAt);
         throw err;
       }
     },
