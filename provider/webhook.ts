@@ -46,6 +46,7 @@ export class Webhook extends pulumi.dynamic.Resource {
         signingSecrets: undefined,
         createTime: undefined,
         updateTime: undefined,
+        // Present even when omitted, so `name` and `state` exist as outputs (pulumi#6587).
         name: args.name,
         state: args.state,
       },
