@@ -175,6 +175,21 @@ describe("Webhook and SecretRotation through the engine", () => {
     });
   }
 
+  test("an edit outside Pulumi is seen by refresh and reverted by the next up, in place", async () => {
+    await client.update(webhookId, { uri: "https://example.com/hooks/edited-in-console", subscribed_events: ["batch.expired"] });
+    await stack.refresh({ onOutput: leaks.collect, color: "never" });
+    const before = calls();
+    const { out } = await up();
+    assert.deepEqual(delta(before), { update: 1 });
+    assert.equal(out("webhookId"), webhookId);
+    const live = await client.get(webhookId);
+    assert.equal(live.uri, "https://example.com/hooks/b");
+    assert.deepEqual(live.subscribed_events, ["batch.succeeded", "video.generated"]);
+    const again = calls();
+    await up();
+    assert.deepEqual(delta(again), {}, "converged: no perpetual diff");
+  });
+
   let rotatedSecret = "";
   test("setting rotationKey rotates once; the old secret keeps a 24 h grace", async () => {
     await stack.setConfig("rotationKey", { value: "2026-12" });
