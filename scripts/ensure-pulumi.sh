@@ -6,6 +6,8 @@
 # downloads a binary. Progress goes to stderr; stdout is only the bin directory.
 set -euo pipefail
 
+# Go and the cache need a home even where the environment has none (some CI runners).
+export HOME="${HOME:-$(getent passwd "$(id -u)" | cut -d: -f6)}"
 PULUMI_VERSION="${GEMINI_PULUMI_VERSION:-3.274.1}"
 MIN_MAJOR_MINOR="3.216"   # read() may return inputs from 3.216.0 on
 CACHE_ROOT="${GEMINI_WEBHOOKS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/gemini-webhooks}"
