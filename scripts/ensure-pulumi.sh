@@ -38,16 +38,21 @@ if [[ -x "$BIN_DIR/pulumi" ]] && version_ok "$("$BIN_DIR/pulumi" version 2>/dev/
   exit 0
 fi
 
-if ! command -v go >/dev/null 2>&1; then
+install_help() {
   cat >&2 <<MSG
-[ensure-pulumi] No Pulumi CLI found and no Go toolchain to build one.
+[ensure-pulumi] $1
 Install Pulumi (https://www.pulumi.com/docs/install/), e.g.:
   curl -fsSL https://get.pulumi.com | sh        # Linux/macOS
   brew install pulumi/tap/pulumi                 # macOS
 then run this command again.
 MSG
+}
+
+if ! command -v go >/dev/null 2>&1; then
+  install_help "No Pulumi CLI (3.216 or newer) found and no Go toolchain to build one."
   exit 1
 fi
+trap 'install_help "Building the Pulumi CLI from its Go modules failed (see above)."' ERR
 
 log "building pulumi v$PULUMI_VERSION from its Go modules into $BIN_DIR (first run only, ~5-10 min)"
 work="$(mktemp -d)"
