@@ -9,11 +9,14 @@ if ! command -v dockerd >/dev/null 2>&1; then
   apt-get update -qq >/dev/null
   apt-get install -y -qq docker.io >/dev/null
 fi
-# A dockerd killed earlier (e.g. when a session ended) leaves its pid files behind; they block a restart.
-if ! pgrep -x dockerd >/dev/null 2>&1; then
-  rm -f /var/run/docker.pid
-  if ! pgrep -x containerd >/dev/null 2>&1; then rm -f /run/containerd/containerd.pid /var/run/docker/containerd/containerd.pid; fi
-fi
+# A dockerd killed earlier (e.g. when a session ended) leaves its pid files behind, and they block a
+# restart. A pid file whose process is gone (or a zombie) is stale.
+for pidfile in /var/run/docker.pid /var/run/docker/containerd/containerd.pid /run/containerd/containerd.pid; do
+  [ -f "$pidfile" ] || continue
+  pid="$(cat "$pidfile" 2>/dev/null || true)"
+  state="$( [ -n "$pid" ] && ps -o stat= -p "$pid" 2>/dev/null || true)"
+  if [ -z "$state" ] || [[ "$state" == Z* ]]; then rm -f "$pidfile"; fi
+done
 echo "[start-docker] starting dockerd" >&2
 nohup dockerd >/tmp/dockerd.log 2>&1 &
 for _ in $(seq 1 60); do
