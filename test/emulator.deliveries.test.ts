@@ -345,6 +345,35 @@ describe("dynamic webhooks", () => {
     }
   });
 
+  test("an admin call picks a job's outcome: batch.cancelled reaches the job's URI; a finished job cannot finish again", async () => {
+    const stub = await ReceiverStub.start({}, "/cancelled");
+    try {
+      await withHarness({}, async ({ emu }) => {
+        const created = await fetch(`${emu.apiUrl}/models/m:batchGenerateContent`, {
+          method: "POST",
+          headers: { "x-goog-api-key": TEST_API_KEY, "content-type": "application/json" },
+          body: JSON.stringify({ batch: { webhook_config: { uris: [stub.url], user_metadata: { k: 1 } } } }),
+        });
+        const { name } = (await created.json()) as { name: string };
+        const complete = (outcome: string) =>
+          fetch(`${emu.url}/emulator/v1/jobs:complete`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ name, outcome }) });
+        const wrong = await complete("requires_action");
+        assert.equal(wrong.status, 400, "requires_action is an interaction outcome, not a batch one");
+        assert.equal((await complete("cancelled")).status, 200);
+        await waitFor("the cancelled event", () => stub.received.length === 1);
+        const event = JSON.parse(stub.received[0].body.toString()) as { type: string; data: { id: string }; user_metadata: unknown };
+        assert.deepEqual([event.type, event.data.id, event.user_metadata], ["batch.cancelled", name, { k: 1 }]);
+        const again = await complete("succeeded");
+        assert.equal(again.status, 400);
+        assert.match(((await again.json()) as { error: { message: string } }).error.message, /already finished/);
+        const batch = (await (await fetch(`${emu.apiUrl}/${name}`, { headers: { "x-goog-api-key": TEST_API_KEY } })).json()) as { metadata: { state: string } };
+        assert.equal(batch.metadata.state, "BATCH_STATE_CANCELLED");
+      });
+    } finally {
+      await stub.close();
+    }
+  });
+
   test("an interaction with webhook_config requires background: true", async () => {
     await withHarness({}, async ({ emu }) => {
       const r = await fetch(`${emu.apiUrl}/interactions`, {
