@@ -15,6 +15,7 @@ import { QUICKSTART_EVENTS, quickstart } from "../examples/quickstart/program";
 import { closeAllPools } from "../provider/api";
 import { openStack, pulumiBinDir, REPO_ROOT } from "./engine";
 import { freePort } from "./free-port";
+import { waitFor } from "./wait-for";
 
 const STACK = "demo";
 const API_KEY = "demo-local-key";
@@ -35,13 +36,6 @@ function short(secret: string): string {
   return secret.slice(0, 10) + "\u2026";
 }
 
-async function waitFor(what: string, predicate: () => Promise<boolean> | boolean, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /** The receiver as a separate process configured by env, as it would be deployed. */
 class ReceiverProcess {

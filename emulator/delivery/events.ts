@@ -4,6 +4,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { z } from "zod";
+import { isHttpUrl } from "../../provider/api/schema";
 
 /**
  * All 9 types of the guide's catalog. Only the API's 7 are subscribable by static webhooks; the
@@ -29,7 +30,7 @@ export const PING_TYPE = "webhook.ping";
 
 export const WebhookConfigSchema = z.strictObject({
   uris: z
-    .array(z.string().refine((u) => /^https?:\/\//.test(u) && URL.canParse(u), { message: "must be an absolute http(s) URL" }))
+    .array(z.string().refine(isHttpUrl, { message: "must be an absolute http(s) URL" }))
     .min(1, { message: "must list at least one URI" })
     .max(10, { message: "must list at most 10 URIs" }),
   user_metadata: z.record(z.string(), z.unknown()).optional(),
