@@ -6,6 +6,7 @@ import Database from "better-sqlite3";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { WebhookState } from "../provider/api/schema";
+import { PrepareCached, statementCache } from "./statement-cache";
 
 export interface WebhookRow {
   seq: number;
@@ -72,6 +73,7 @@ function toRow(raw: RawWebhook): WebhookRow {
 
 export class EmulatorStore {
   readonly db: Database.Database;
+  readonly #sql: PrepareCached;
 
   /** `dataDir` undefined keeps everything in memory. */
   constructor(dataDir?: string) {
@@ -80,6 +82,7 @@ export class EmulatorStore {
     this.db.pragma("journal_mode = WAL");
     this.db.pragma("synchronous = NORMAL");
     this.db.exec(SCHEMA);
+    this.#sql = statementCache(this.db);
   }
 
   close(): void {
@@ -88,14 +91,12 @@ export class EmulatorStore {
 
   insertWebhook(row: Omit<WebhookRow, "seq">, secret: string): WebhookRow {
     const insert = this.db.transaction(() => {
-      const info = this.db
-        .prepare(
-          `INSERT INTO webhooks (id, name, uri, events, state, create_time, update_time)
-           VALUES (@id, @name, @uri, @events, @state, @createTime, @updateTime)`,
-        )
+      const info = this.#sql(
+        `INSERT INTO webhooks (id, name, uri, events, state, create_time, update_time)
+         VALUES (@id, @name, @uri, @events, @state, @createTime, @updateTime)`,
+      )
         .run({ ...row, events: JSON.stringify(row.events) });
-      this.db
-        .prepare(`INSERT INTO secrets (webhook_id, secret, create_time, expire_time) VALUES (?, ?, ?, NULL)`)
+      this.#sql(`INSERT INTO secrets (webhook_id, secret, create_time, expire_time) VALUES (?, ?, ?, NULL)`)
         .run(row.id, secret, row.createTime);
       return Number(info.lastInsertRowid);
     });
@@ -103,25 +104,22 @@ export class EmulatorStore {
   }
 
   getWebhook(id: string): WebhookRow | undefined {
-    const raw = this.db.prepare(`SELECT * FROM webhooks WHERE id = ?`).get(id) as RawWebhook | undefined;
+    const raw = this.#sql(`SELECT * FROM webhooks WHERE id = ?`).get(id) as RawWebhook | undefined;
     return raw && toRow(raw);
   }
 
   /** Up to `limit` webhooks with seq > `afterSeq`, in creation order. */
   listWebhooks(afterSeq: number, limit: number): WebhookRow[] {
-    const rows = this.db
-      .prepare(`SELECT * FROM webhooks WHERE seq > ? ORDER BY seq LIMIT ?`)
+    const rows = this.#sql(`SELECT * FROM webhooks WHERE seq > ? ORDER BY seq LIMIT ?`)
       .all(afterSeq, limit) as RawWebhook[];
     return rows.map(toRow);
   }
 
   /** Every enabled webhook subscribed to `eventType`. */
   subscribers(eventType: string): WebhookRow[] {
-    const rows = this.db
-      .prepare(
-        `SELECT w.* FROM webhooks w, json_each(w.events) e WHERE w.state = 'enabled' AND e.value = ? ORDER BY w.seq`,
-      )
-      .all(eventType) as RawWebhook[];
+    const rows = this.#sql(
+      `SELECT w.* FROM webhooks w, json_each(w.events) e WHERE w.state = 'enabled' AND e.value = ? ORDER BY w.seq`,
+    ).all(eventType) as RawWebhook[];
     return rows.map(toRow);
   }
 
@@ -133,25 +131,23 @@ export class EmulatorStore {
     const current = this.getWebhook(id);
     if (!current) return undefined;
     const next = { ...current, ...patch, updateTime: now };
-    this.db
-      .prepare(`UPDATE webhooks SET name = @name, uri = @uri, events = @events, state = @state, update_time = @updateTime WHERE id = @id`)
+    this.#sql(`UPDATE webhooks SET name = @name, uri = @uri, events = @events, state = @state, update_time = @updateTime WHERE id = @id`)
       .run({ ...next, events: JSON.stringify(next.events) });
     return next;
   }
 
   deleteWebhook(id: string): boolean {
     return this.db.transaction(() => {
-      this.db.prepare(`DELETE FROM secrets WHERE webhook_id = ?`).run(id);
-      return this.db.prepare(`DELETE FROM webhooks WHERE id = ?`).run(id).changes > 0;
+      this.#sql(`DELETE FROM secrets WHERE webhook_id = ?`).run(id);
+      return this.#sql(`DELETE FROM webhooks WHERE id = ?`).run(id).changes > 0;
     })();
   }
 
-  /** Secrets still valid at `now`, newest first. Expired ones are pruned on the way. */
+  /** Secrets still valid at `now`, newest first (a read only: expired rows are pruned by rotateSecret). */
   validSecrets(id: string, now: number): SecretRow[] {
-    this.db.prepare(`DELETE FROM secrets WHERE webhook_id = ? AND expire_time IS NOT NULL AND expire_time <= ?`).run(id, now);
-    const rows = this.db
-      .prepare(`SELECT secret, create_time, expire_time FROM secrets WHERE webhook_id = ? ORDER BY seq DESC`)
-      .all(id) as { secret: string; create_time: number; expire_time: number | null }[];
+    const rows = this.#sql(
+      `SELECT secret, create_time, expire_time FROM secrets WHERE webhook_id = ? AND (expire_time IS NULL OR expire_time > ?) ORDER BY seq DESC`,
+    ).all(id, now) as { secret: string; create_time: number; expire_time: number | null }[];
     return rows.map((r) => ({ secret: r.secret, createTime: r.create_time, expireTime: r.expire_time }));
   }
 
@@ -161,22 +157,20 @@ export class EmulatorStore {
    */
   rotateSecret(id: string, secret: string, now: number, previousExpireTime: number): void {
     this.db.transaction(() => {
-      this.db
-        .prepare(
-          `UPDATE secrets SET expire_time = ? WHERE webhook_id = ? AND (expire_time IS NULL OR expire_time > ?)`,
-        )
-        .run(previousExpireTime, id, previousExpireTime);
+      this.#sql(`DELETE FROM secrets WHERE webhook_id = ? AND expire_time IS NOT NULL AND expire_time <= ?`).run(id, now);
+      this.#sql(
+        `UPDATE secrets SET expire_time = ? WHERE webhook_id = ? AND (expire_time IS NULL OR expire_time > ?)`,
+      ).run(previousExpireTime, id, previousExpireTime);
       if (previousExpireTime <= now) {
-        this.db.prepare(`DELETE FROM secrets WHERE webhook_id = ?`).run(id);
+        this.#sql(`DELETE FROM secrets WHERE webhook_id = ?`).run(id);
       }
-      this.db
-        .prepare(`INSERT INTO secrets (webhook_id, secret, create_time, expire_time) VALUES (?, ?, ?, NULL)`)
+      this.#sql(`INSERT INTO secrets (webhook_id, secret, create_time, expire_time) VALUES (?, ?, ?, NULL)`)
         .run(id, secret, now);
-      this.db.prepare(`UPDATE webhooks SET update_time = ? WHERE id = ?`).run(now, id);
+      this.#sql(`UPDATE webhooks SET update_time = ? WHERE id = ?`).run(now, id);
     })();
   }
 
   countWebhooks(): number {
-    return (this.db.prepare(`SELECT COUNT(*) AS n FROM webhooks`).get() as { n: number }).n;
+    return (this.#sql(`SELECT COUNT(*) AS n FROM webhooks`).get() as { n: number }).n;
   }
 }

@@ -4,6 +4,7 @@
  * so a SIGKILL at any moment loses nothing: on restart every pending delivery is sent (again).
  */
 import type Database from "better-sqlite3";
+import { PrepareCached, statementCache } from "../statement-cache";
 
 export type DeliveryStatus = "pending" | "held" | "succeeded" | "failed" | "abandoned";
 export type DeliveryKind = "static" | "dynamic";
@@ -78,24 +79,26 @@ export interface NewDelivery {
 
 export class DeliveryQueue {
   readonly #statements;
+  readonly #sql: PrepareCached;
 
   constructor(private readonly db: Database.Database) {
     db.exec(SCHEMA);
+    this.#sql = statementCache(db);
     this.#statements = {
-      insertEvent: db.prepare(`INSERT INTO events (id, type, body, create_time) VALUES (?, ?, ?, ?)`),
-      insertDelivery: db.prepare(
+      insertEvent: this.#sql(`INSERT INTO events (id, type, body, create_time) VALUES (?, ?, ?, ?)`),
+      insertDelivery: this.#sql(
         `INSERT INTO deliveries (msg_id, event_id, webhook_id, target, endpoint, kind, status, next_attempt_at)
          VALUES (?, ?, ?, ?, ?, ?, 'pending', ?)`,
       ),
-      body: db.prepare(`SELECT body FROM events WHERE id = ?`),
-      recordAttempt: db.prepare(
+      body: this.#sql(`SELECT body FROM events WHERE id = ?`),
+      recordAttempt: this.#sql(
         `INSERT INTO attempts (delivery_seq, attempt, scheduled_at, at, status, latency_ms, error) VALUES (?, ?, ?, ?, ?, ?, ?)`,
       ),
-      finish: db.prepare(
+      finish: this.#sql(
         `UPDATE deliveries SET status = ?, attempts = ?, first_attempt_at = COALESCE(first_attempt_at, ?), next_attempt_at = ?, last_error = ? WHERE seq = ?`,
       ),
-      nextDue: db.prepare(`SELECT MIN(next_attempt_at) AS at FROM deliveries WHERE status = 'pending'`),
-      setStatus: db.prepare(`UPDATE deliveries SET status = ? WHERE seq = ?`),
+      nextDue: this.#sql(`SELECT MIN(next_attempt_at) AS at FROM deliveries WHERE status = 'pending'`),
+      setStatus: this.#sql(`UPDATE deliveries SET status = ? WHERE seq = ?`),
     };
   }
 
@@ -118,7 +121,7 @@ export class DeliveryQueue {
       (skipSeqs.length ? ` AND seq NOT IN (${seqHoles})` : "") +
       (skipEndpoints.length ? ` AND endpoint NOT IN (${endpointHoles})` : "") +
       ` ORDER BY next_attempt_at, seq LIMIT ?`;
-    return this.db.prepare(sql).all(now, ...skipSeqs, ...skipEndpoints, limit) as DeliveryRow[];
+    return this.#sql(sql).all(now, ...skipSeqs, ...skipEndpoints, limit) as DeliveryRow[];
   }
 
   body(eventId: string): Buffer {
@@ -143,19 +146,17 @@ export class DeliveryQueue {
 
   /** A disabled webhook's waiting deliveries resume with a fresh window when it is enabled again. */
   resumeHeld(webhookId: string, now: number): number {
-    return this.db
-      .prepare(`UPDATE deliveries SET status = 'pending', next_attempt_at = ?, first_attempt_at = NULL WHERE webhook_id = ? AND status = 'held'`)
+    return this.#sql(`UPDATE deliveries SET status = 'pending', next_attempt_at = ?, first_attempt_at = NULL WHERE webhook_id = ? AND status = 'held'`)
       .run(now, webhookId).changes;
   }
 
   abandonForWebhook(webhookId: string): number {
-    return this.db
-      .prepare(`UPDATE deliveries SET status = 'abandoned' WHERE webhook_id = ? AND status IN ('pending', 'held')`)
+    return this.#sql(`UPDATE deliveries SET status = 'abandoned' WHERE webhook_id = ? AND status IN ('pending', 'held')`)
       .run(webhookId).changes;
   }
 
   holdForWebhook(webhookId: string): number {
-    return this.db.prepare(`UPDATE deliveries SET status = 'held' WHERE webhook_id = ? AND status = 'pending'`).run(webhookId).changes;
+    return this.#sql(`UPDATE deliveries SET status = 'held' WHERE webhook_id = ? AND status = 'pending'`).run(webhookId).changes;
   }
 
   /** Deliveries with their attempts, for the inspection endpoint. */
@@ -170,17 +171,16 @@ export class DeliveryQueue {
       where.push("webhook_id = ?");
       args.push(filter.webhookId);
     }
-    const rows = this.db
-      .prepare(`SELECT * FROM deliveries ${where.length ? "WHERE " + where.join(" AND ") : ""} ORDER BY seq LIMIT ?`)
+    const rows = this.#sql(`SELECT * FROM deliveries ${where.length ? "WHERE " + where.join(" AND ") : ""} ORDER BY seq LIMIT ?`)
       .all(...args, limit) as DeliveryRow[];
-    const attemptsOf = this.db.prepare(
+    const attemptsOf = this.#sql(
       `SELECT attempt, scheduled_at AS scheduledAt, at, status, latency_ms AS latencyMs, error FROM attempts WHERE delivery_seq = ? ORDER BY attempt`,
     );
     return rows.map((row) => ({ ...row, attempt_log: attemptsOf.all(row.seq) as AttemptRecord[] }));
   }
 
   counts(): Record<DeliveryStatus, number> {
-    const rows = this.db.prepare(`SELECT status, COUNT(*) AS n FROM deliveries GROUP BY status`).all() as { status: DeliveryStatus; n: number }[];
+    const rows = this.#sql(`SELECT status, COUNT(*) AS n FROM deliveries GROUP BY status`).all() as { status: DeliveryStatus; n: number }[];
     const out = { pending: 0, held: 0, succeeded: 0, failed: 0, abandoned: 0 };
     for (const r of rows) out[r.status] = r.n;
     return out;
