@@ -7,6 +7,7 @@ import {
   LIST_PAGE_SIZE_MAX,
   PingWebhookRequestSchema,
   RotateSigningSecretRequestSchema,
+  ROTATION_GRACE_MS,
   UPDATABLE_FIELDS,
   UpdateWebhookRequestSchema,
 } from "../../provider/api/schema";
@@ -18,8 +19,6 @@ import { GoogleApiError, invalidArgument, methodNotAllowed, notFound } from "../
 import { newSigningSecret } from "../secrets";
 import type { WebhookRow } from "../store";
 import { knownFieldsOf, parseRequestBody } from "../validation";
-
-const GRACE_MS = 24 * 60 * 60 * 1000;
 
 type Handler = (request: FastifyRequest, id: string | undefined) => { status?: number; body: unknown };
 
@@ -164,7 +163,7 @@ export function registerWebhookRoutes(app: FastifyInstance, ctx: EmulatorContext
       const now = ctx.clock.now();
       const immediate = body.revocation_behavior === "revoke_previous_secrets_immediately";
       const secret = newSigningSecret();
-      ctx.store.rotateSecret(row.id, secret, now, immediate ? now : now + GRACE_MS);
+      ctx.store.rotateSecret(row.id, secret, now, immediate ? now : now + ROTATION_GRACE_MS);
       return { body: { secret } };
     },
   };

@@ -113,6 +113,9 @@ export const GoogleErrorBodySchema = z.looseObject({
 });
 export type GoogleErrorBody = z.infer<typeof GoogleErrorBodySchema>;
 
+/** How long `revoke_previous_secrets_after_h24` keeps older secrets valid. */
+export const ROTATION_GRACE_MS = 24 * 60 * 60 * 1000;
+
 export const LIST_PAGE_SIZE_DEFAULT = 50;
 export const LIST_PAGE_SIZE_MAX = 1000;
 export const API_REVISION = "2026-05-20";

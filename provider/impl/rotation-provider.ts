@@ -6,12 +6,10 @@
 import type * as dynamic from "@pulumi/pulumi/dynamic";
 import { z } from "zod";
 import { GeminiApiError } from "../api/errors";
-import { REVOCATION_BEHAVIORS, RevocationBehavior } from "../api/schema";
+import { REVOCATION_BEHAVIORS, RevocationBehavior, ROTATION_GRACE_MS } from "../api/schema";
 import { truncatedMatches } from "../api/truncated-secret";
 import { apiClient } from "./context";
 import { isUnknown } from "./unknown";
-
-export const GRACE_MS = 24 * 60 * 60 * 1000;
 
 export interface RotationInputs {
   webhookId: string;
@@ -75,7 +73,7 @@ export async function create(inputs: RotationInputs): Promise<dynamic.CreateResu
     revocationBehavior: inputs.revocationBehavior,
     secret,
     rotatedAt: new Date(now).toISOString(),
-    previousSecretsExpireAt: immediate ? null : new Date(now + GRACE_MS).toISOString(),
+    previousSecretsExpireAt: immediate ? null : new Date(now + ROTATION_GRACE_MS).toISOString(),
     superseded: false,
   };
   return { id: `${inputs.webhookId}/rotation/${now}`, outs };

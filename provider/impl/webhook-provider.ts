@@ -78,8 +78,8 @@ export async function check(_olds: unknown, news: Record<string, unknown>): Prom
   const inputs: Record<string, unknown> = { ...news };
   for (const [property, schema] of Object.entries(FIELD_SCHEMAS)) {
     const value = news[property];
-    if (isUnknown(value) && !Array.isArray(value)) continue;
-    if (property === "subscribedEvents" && Array.isArray(value) && isUnknown(value)) continue;
+    // Unknown during preview: skipped here; known elements of a partly unknown event list are checked below.
+    if (isUnknown(value) && (!Array.isArray(value) || property === "subscribedEvents")) continue;
     const parsed = (schema as z.ZodType).safeParse(value);
     if (!parsed.success) {
       const reason = value === undefined ? "is required" : parsed.error.issues[0].message;
