@@ -3,7 +3,7 @@
  * retry-schedule accuracy under time scaling (no attempt early; lateness reported in real ms).
  */
 import { ChildProcess, spawn } from "node:child_process";
-import { startEmulator } from "../emulator";
+import { startEmulator } from "gemini-webhooks-emulator";
 
 export interface EmulatorFigure {
   deliveriesPerSecond: number;

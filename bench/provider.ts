@@ -7,11 +7,11 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { startEmulator } from "../emulator";
-import { Webhook } from "../provider";
-import { closeAllPools } from "../provider/api";
+import { startEmulator } from "gemini-webhooks-emulator";
+import { Webhook } from "pulumi-gemini-webhooks";
+import { closeAllPools } from "gemini-webhooks-client";
 import { openStack } from "../scripts/engine";
-import { installedLayout, PACKAGE_NAME } from "../scripts/installed-layout";
+import { PROVIDER_PACKAGE, scratchInfraRepo } from "../scripts/infra-repo";
 
 export interface ProviderFigure {
   n: number;
@@ -70,8 +70,8 @@ export async function benchProvider(sizes: number[] = [10, 50, 100]): Promise<Pr
   const figures: ProviderFigure[] = [];
   const emulator = await startEmulator({ inMemory: true, apiKey: "bench-key" });
   try {
-    const installDir = installedLayout();
-    const InstalledWebhook = (require(join(installDir, "node_modules", PACKAGE_NAME)) as typeof import("../provider")).Webhook;
+    const installDir = scratchInfraRepo().dir;
+    const InstalledWebhook = (require(join(installDir, "node_modules", PROVIDER_PACKAGE)) as typeof import("pulumi-gemini-webhooks")).Webhook;
     for (const n of sizes) {
       for (const kind of ["webhook (installed)", "webhook (checkout)", "trivial"] as const) {
         const dir = mkdtempSync(join(tmpdir(), "gemini-bench-"));
@@ -83,6 +83,7 @@ export async function benchProvider(sizes: number[] = [10, 50, 100]): Promise<Pr
             stackName: `n${n}`,
             backendDir: dir,
             mainDir: kind === "webhook (installed)" ? installDir : undefined,
+            pulumiPackageDir: kind === "webhook (installed)" ? join(installDir, "node_modules", "@pulumi", "pulumi") : undefined,
             program: async () => {
               for (let i = 0; i < n; i++) {
                 if (kind !== "trivial") new WebhookClass(`w${i}`, { name: `bench-${i}`, uri: `https://example.com/v${version}/${i}`, subscribedEvents: ["batch.succeeded"] });

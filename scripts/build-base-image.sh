@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds a minimal local base image holding this machine's `node` and the libraries it links,
 # for machines with no image registry (`docker import` of a rootfs). Prints the image name.
-# Users with a registry use the Dockerfile's default BASE_IMAGE (node:20-bookworm-slim) instead.
+# Users with a registry use the Dockerfile's default BASE_IMAGE (node:24-bookworm-slim) instead.
 set -euo pipefail
 NODE_BIN="$(readlink -f "$(command -v node)")"
 NODE_VERSION="$("$NODE_BIN" --version)"

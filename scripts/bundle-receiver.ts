@@ -1,5 +1,5 @@
 /**
- * Bundles the receiver server (dist/receiver/cli.js and its dependencies) into one file for the
+ * Bundles the receiver server (receiver/dist/cli.js and its dependencies) into one file for the
  * container image, so the image needs only `node`: no npm, no registry, no node_modules.
  */
 import { buildSync } from "esbuild";
@@ -7,11 +7,11 @@ import { join } from "node:path";
 
 const root = join(__dirname, "..", "..");
 buildSync({
-  entryPoints: [join(root, "dist", "receiver", "cli.js")],
-  outfile: join(root, "dist", "receiver-bundle", "receiver.js"),
+  entryPoints: [join(root, "receiver", "dist", "cli.js")],
+  outfile: join(root, "receiver", "dist", "image", "receiver.js"),
   bundle: true,
   platform: "node",
-  target: "node20",
+  target: "node22",
   format: "cjs",
   minifySyntax: true,
   legalComments: "eof",

@@ -10,10 +10,11 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Stack } from "@pulumi/pulumi/automation";
-import { startEmulator, RunningEmulator } from "../emulator";
+import { startEmulator, RunningEmulator } from "gemini-webhooks-emulator";
 import { QUICKSTART_EVENTS, quickstart } from "../examples/quickstart/program";
-import { closeAllPools } from "../provider/api";
-import { openStack, pulumiBinDir, REPO_ROOT } from "./engine";
+import { closeAllPools } from "gemini-webhooks-client";
+import { openStack, pulumiBinDir } from "./engine";
+import { RECEIVER_CLI, REPO_ROOT } from "./paths";
 import { freePort } from "./free-port";
 import { waitFor } from "./wait-for";
 
@@ -46,7 +47,7 @@ class ReceiverProcess {
 
   async start(secrets: string[]): Promise<void> {
     await this.stop();
-    const child = spawn(process.execPath, [join(REPO_ROOT, "dist", "receiver", "cli.js")], {
+    const child = spawn(process.execPath, [RECEIVER_CLI], {
       env: { PATH: process.env.PATH, PORT: String(this.port), HOST: "127.0.0.1", WEBHOOK_SIGNING_SECRETS: secrets.join(" "), LOG_LEVEL: "info" },
       stdio: ["ignore", "pipe", "pipe"],
     });

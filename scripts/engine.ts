@@ -6,9 +6,10 @@
 import { execFileSync } from "node:child_process";
 import { mkdirSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { InlineProgramArgs, LocalWorkspace, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
+import type { InlineProgramArgs, Stack } from "@pulumi/pulumi/automation";
 
-export const REPO_ROOT = join(__dirname, "..", "..");
+export { REPO_ROOT } from "./paths";
+import { REPO_ROOT } from "./paths";
 
 /** Directory holding the `pulumi` binary (builds and caches it on first use). */
 export function pulumiBinDir(): string {
@@ -21,9 +22,9 @@ export function pulumiBinDir(): string {
   return dir;
 }
 
-/** PATH with the CLI and the dynamic-provider plugin script in front. */
-export function enginePath(): string {
-  const pluginDir = dirname(require.resolve("@pulumi/pulumi/package.json"));
+/** PATH with the CLI and the dynamic-provider plugin script (of `pulumiPackageDir`) in front. */
+export function enginePath(pulumiPackageDir = dirname(require.resolve("@pulumi/pulumi/package.json"))): string {
+  const pluginDir = pulumiPackageDir;
   return [pulumiBinDir(), pluginDir, process.env.PATH ?? ""].join(":");
 }
 
@@ -40,12 +41,19 @@ export interface EngineStackOptions {
   passphrase?: string;
   /** Where provider processes run (default: the repository root). */
   mainDir?: string;
+  /**
+   * The @pulumi/pulumi whose Automation API and dynamic-provider plugin run the stack (default:
+   * this repository's). A program built from another copy (an infra repo's) must use that copy.
+   */
+  pulumiPackageDir?: string;
   /** Remove a stack of the same name first, lock included (its resources are not destroyed). */
   fresh?: boolean;
 }
 
 export async function openStack(options: EngineStackOptions): Promise<Stack> {
   mkdirSync(options.backendDir, { recursive: true });
+  const pulumiPackageDir = options.pulumiPackageDir ?? dirname(require.resolve("@pulumi/pulumi/package.json"));
+  const { LocalWorkspace, PulumiCommand, Stack } = require(join(pulumiPackageDir, "automation")) as typeof import("@pulumi/pulumi/automation");
   const binDir = pulumiBinDir();
   const pulumiCommand = await PulumiCommand.get({ root: dirname(binDir) });
   const pulumiHome = join(options.backendDir, ".pulumi-home");
@@ -65,7 +73,7 @@ export async function openStack(options: EngineStackOptions): Promise<Stack> {
       backend: { url: `file://${options.backendDir}` },
     },
     envVars: {
-      PATH: enginePath(),
+      PATH: enginePath(pulumiPackageDir),
       PULUMI_CONFIG_PASSPHRASE: options.passphrase ?? "gemini-webhooks-local",
       PULUMI_SKIP_UPDATE_CHECK: "true",
       PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",

@@ -10,21 +10,21 @@ import { SecretRotation, signingSecretsEnv, Webhook } from "pulumi-gemini-webhoo
 
 const config = new pulumi.Config();
 /** The receiver image's base; without a registry use `scripts/build-base-image.sh`'s output. */
-const baseImage = config.get("baseImage") ?? "node:20-bookworm-slim";
+const baseImage = config.get("baseImage") ?? "node:24-bookworm-slim";
 /** Host port the receiver is published on. */
 const port = config.getNumber("port") ?? 8080;
 /** The URL Gemini reaches the container at (a tunnel or load balancer in production). */
 const publicUrl = config.get("publicUrl") ?? `http://127.0.0.1:${port}`;
 const rotationKey = config.get("rotationKey");
 
-// The package root holds receiver/Dockerfile and the bundle its build makes (dist/receiver-bundle).
-const packageRoot = config.get("receiverContext") ?? path.dirname(require.resolve("pulumi-gemini-webhooks/package.json"));
+// The receiver package holds the Dockerfile and the bundle the image copies (dist/image/receiver.js).
+const receiverPackage = config.get("receiverContext") ?? path.dirname(require.resolve("gemini-webhooks-receiver/package.json"));
 
 const image = new docker.Image("receiver-image", {
   imageName: "gemini-webhooks-receiver:local",
   build: {
-    context: packageRoot,
-    dockerfile: path.join(packageRoot, "receiver", "Dockerfile"),
+    context: receiverPackage,
+    dockerfile: path.join(receiverPackage, "Dockerfile"),
     args: { BASE_IMAGE: baseImage },
   },
   skipPush: true,

@@ -8,16 +8,17 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 
 const config = new pulumi.Config();
-const baseImage = config.get("baseImage") ?? "node:20-bookworm-slim";
+const baseImage = config.get("baseImage") ?? "node:24-bookworm-slim";
 const port = config.getNumber("port") ?? 8081;
 const publicUrl = config.get("publicUrl") ?? `http://127.0.0.1:${port}`;
 /** Google's service origin; the emulator's URL for local work. */
 const geminiOrigin = config.get("geminiOrigin") ?? "https://generativelanguage.googleapis.com";
-const packageRoot = config.get("receiverContext") ?? path.dirname(require.resolve("pulumi-gemini-webhooks/package.json"));
+/** The receiver package: its Dockerfile and the bundle the image copies (dist/image/receiver.js). */
+const receiverPackage = config.get("receiverContext") ?? path.dirname(require.resolve("gemini-webhooks-receiver/package.json"));
 
 const image = new docker.Image("dynamic-receiver-image", {
   imageName: "gemini-webhooks-receiver:local",
-  build: { context: packageRoot, dockerfile: path.join(packageRoot, "receiver", "Dockerfile"), args: { BASE_IMAGE: baseImage } },
+  build: { context: receiverPackage, dockerfile: path.join(receiverPackage, "Dockerfile"), args: { BASE_IMAGE: baseImage } },
   skipPush: true,
 });
 

@@ -3,7 +3,7 @@
  * webhook for batch events, rotated whenever the config value `rotationKey` changes.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { currentSigningSecrets, SecretRotation, Webhook } from "../../provider";
+import { currentSigningSecrets, SecretRotation, Webhook } from "pulumi-gemini-webhooks";
 
 export const QUICKSTART_EVENTS = ["batch.succeeded", "batch.failed", "batch.expired"];
 

@@ -1,6 +1,6 @@
 /** The emulator as a separate process started through its CLI, so tests can SIGKILL it. */
 import { ChildProcess, spawn } from "node:child_process";
-import { join } from "node:path";
+import { EMULATOR_CLI } from "../../scripts/paths";
 
 export interface EmulatorProcess {
   url: string;
@@ -9,7 +9,7 @@ export interface EmulatorProcess {
 }
 
 export async function spawnEmulator(args: string[]): Promise<EmulatorProcess> {
-  const cli = join(__dirname, "..", "..", "emulator", "cli.js");
+  const cli = EMULATOR_CLI;
   const child = spawn(process.execPath, [cli, "serve", "--port", "0", ...args], { stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
   child.stdout!.on("data", (c: Buffer) => (output += c.toString()));

@@ -1,5 +1,5 @@
 /** Test helpers around a real emulator listening on a loopback port. */
-import { startEmulator, EmulatorOptions, RunningEmulator } from "../../emulator";
+import { startEmulator, EmulatorOptions, RunningEmulator } from "gemini-webhooks-emulator";
 
 export const TEST_API_KEY = "test-key-" + "0123456789abcdef";
 

@@ -1,0 +1,24 @@
+/**
+ * Per-process state of the provider implementation: the settings `configure` resolved, and the
+ * client built from them. Lives here, in the provider process, never in the serialized provider.
+ */
+import { WebhooksClient } from "gemini-webhooks-client";
+import { ConfigSource, missingApiKeyError, ProviderSettings, resolveSettings } from "../settings";
+
+let settings: ProviderSettings | undefined;
+let client: WebhooksClient | undefined;
+
+export function configure(config: ConfigSource | undefined): void {
+  settings = resolveSettings(config);
+  client = undefined;
+}
+
+/** The client for this process; env-only settings when `configure` never ran (older engines). */
+export function apiClient(): WebhooksClient {
+  if (!client) {
+    const current = settings ?? resolveSettings(undefined);
+    if (!current.apiKey) throw missingApiKeyError();
+    client = new WebhooksClient({ baseUrl: current.baseUrl, apiKey: current.apiKey });
+  }
+  return client;
+}

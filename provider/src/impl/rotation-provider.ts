@@ -1,0 +1,107 @@
+/**
+ * The `SecretRotation` resource's provider. Creating one rotates the webhook's signing secret once;
+ * a new `rotationKey` or `webhookId` replaces it (create-before-delete), which rotates again.
+ * A rotation cannot be undone, so delete makes no API call.
+ */
+import type * as dynamic from "@pulumi/pulumi/dynamic";
+import { z } from "zod";
+import { GeminiApiError } from "gemini-webhooks-client";
+import { REVOCATION_BEHAVIORS, RevocationBehavior, ROTATION_GRACE_MS } from "gemini-webhooks-client";
+import { truncatedMatches } from "gemini-webhooks-client";
+import { apiClient } from "./context";
+import { isUnknown } from "./unknown";
+
+export interface RotationInputs {
+  webhookId: string;
+  rotationKey: string;
+  revocationBehavior: RevocationBehavior;
+}
+
+export interface RotationOutputs extends RotationInputs {
+  secret: string;
+  rotatedAt: string;
+  /** End of the grace window of the secrets this rotation replaced; null with immediate revocation. */
+  previousSecretsExpireAt: string | null;
+  /** True once a later rotation (by anyone) made this one's secret no longer the newest. */
+  superseded: boolean;
+}
+
+const FIELD_SCHEMAS = {
+  webhookId: z.string({ error: "must be a string (the Webhook's id)" }).min(1, { message: "must not be empty" }),
+  rotationKey: z
+    .union([z.string(), z.number()], { error: "must be a string, e.g. a config value such as 2026-12" })
+    .transform(String)
+    .pipe(z.string().min(1, { message: "must not be empty" })),
+  revocationBehavior: z
+    .string({ error: "must be a string" })
+    .transform((s) => s.toLowerCase())
+    .pipe(z.enum(REVOCATION_BEHAVIORS, { error: `must be one of ${REVOCATION_BEHAVIORS.join(", ")}` }))
+    .default("revoke_previous_secrets_after_h24"),
+};
+
+export async function check(_olds: unknown, news: Record<string, unknown>): Promise<dynamic.CheckResult> {
+  const failures: dynamic.CheckFailure[] = [];
+  const inputs: Record<string, unknown> = { ...news };
+  for (const [property, schema] of Object.entries(FIELD_SCHEMAS)) {
+    const value = news[property];
+    if (isUnknown(value)) continue;
+    const parsed = (schema as z.ZodType).safeParse(value);
+    if (!parsed.success) {
+      failures.push({ property, reason: value === undefined ? "is required" : parsed.error.issues[0].message });
+    } else {
+      inputs[property] = parsed.data;
+    }
+  }
+  return { inputs, failures };
+}
+
+export async function diff(_id: string, olds: RotationOutputs & { __provider?: string }, news: RotationInputs & { __provider?: string }): Promise<dynamic.DiffResult> {
+  const replaces = (["webhookId", "rotationKey"] as const).filter((k) => isUnknown(news[k]) || news[k] !== olds[k]);
+  const changes =
+    replaces.length > 0 || news.revocationBehavior !== olds.revocationBehavior || olds.__provider !== news.__provider;
+  // Create-before-delete: the new secret exists before anything about the old one changes.
+  return { changes, replaces, deleteBeforeReplace: false };
+}
+
+export async function create(inputs: RotationInputs): Promise<dynamic.CreateResult> {
+  const { secret } = await apiClient().rotateSigningSecret(inputs.webhookId, inputs.revocationBehavior);
+  const now = Date.now();
+  const immediate = inputs.revocationBehavior === "revoke_previous_secrets_immediately";
+  const outs: RotationOutputs = {
+    webhookId: inputs.webhookId,
+    rotationKey: inputs.rotationKey,
+    revocationBehavior: inputs.revocationBehavior,
+    secret,
+    rotatedAt: new Date(now).toISOString(),
+    previousSecretsExpireAt: immediate ? null : new Date(now + ROTATION_GRACE_MS).toISOString(),
+    superseded: false,
+  };
+  return { id: `${inputs.webhookId}/rotation/${now}`, outs };
+}
+
+/** Only `revocationBehavior` (it applies to the next rotation) or the provider code changed. */
+export async function update(_id: string, olds: RotationOutputs, news: RotationInputs): Promise<dynamic.UpdateResult> {
+  return { outs: { ...olds, revocationBehavior: news.revocationBehavior } };
+}
+
+export async function read(id: string, props: RotationOutputs): Promise<dynamic.ReadResult> {
+  let secrets: { truncated_secret: string; expire_time?: string }[];
+  try {
+    secrets = (await apiClient().get(props.webhookId)).signing_secrets ?? [];
+  } catch (err) {
+    // The webhook is gone, and its rotations with it.
+    if (err instanceof GeminiApiError && err.isNotFound) return {};
+    throw err;
+  }
+  const newest = secrets.find((s) => s.expire_time === undefined) ?? secrets[0];
+  const superseded = !newest || !truncatedMatches(newest.truncated_secret, props.secret);
+  if (superseded && !props.superseded) {
+    console.error(
+      `warning: gemini:SecretRotation ${id}: a later rotation of webhook ${props.webhookId} superseded this one; ` +
+        `its secret ${secrets.some((s) => truncatedMatches(s.truncated_secret, props.secret)) ? "expires at the end of the grace window" : "is no longer valid"}. ` +
+        `Change rotationKey and run \`pulumi up\` to bring a current secret under management.`,
+    );
+  }
+  const { webhookId, rotationKey, revocationBehavior } = props;
+  return { id, props: { ...props, superseded }, inputs: { webhookId, rotationKey, revocationBehavior } };
+}

@@ -1,0 +1,16 @@
+/**
+ * pulumi-gemini-webhooks: manage Gemini API webhooks and their signing secrets with Pulumi.
+ *
+ * @example
+ *   const hook = new Webhook("orders", { uri: "https://example.com/hooks/gemini", subscribedEvents: ["batch.succeeded"] });
+ *   const rotation = new SecretRotation("orders-rotation", { webhookId: hook.id, rotationKey: config.require("rotationKey") });
+ */
+export { Webhook } from "./webhook";
+export type { WebhookArgs, SigningSecretInfo } from "./webhook";
+export { SecretRotation } from "./secret-rotation";
+export type { SecretRotationArgs } from "./secret-rotation";
+export { currentSigningSecrets, signingSecretsEnv } from "./current-secrets";
+export type { CurrentSecretsSource } from "./current-secrets";
+export { WebhooksClient, GeminiApiError, GeminiConfigError } from "gemini-webhooks-client";
+export { EVENT_TYPES, REVOCATION_BEHAVIORS } from "gemini-webhooks-client";
+export type { EventType, RevocationBehavior } from "gemini-webhooks-client";

@@ -1,0 +1,57 @@
+/**
+ * Adversarial: SIGKILL the emulator while it delivers 1,000 events to this project's receiver;
+ * restart it. Every event is delivered at least once, and the deduplicating receiver processes
+ * each exactly once.
+ */
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { closeAllPools, WebhooksClient } from "gemini-webhooks-client";
+import { buildReceiver, loadConfig } from "gemini-webhooks-receiver";
+import { kill, spawnEmulator } from "../support/emulator-process";
+import { waitFor } from "../support/receiver-stub";
+import { freePort } from "../../scripts/free-port";
+import { inject } from "../support/inject";
+
+const EVENTS = process.env.GEMINI_ADVERSARIAL_LONG === "1" ? 5000 : 1000;
+
+test(`SIGKILL mid-delivery of ${EVENTS} events: each processed exactly once by the deduplicating receiver`, async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), "gemini-crash-dedup-"));
+  const key = "crash-dedup-key-0000000000";
+  let emulator = await spawnEmulator(["--data-dir", dataDir, "--api-key", key]);
+  const port = await freePort();
+  const client = new WebhooksClient({ baseUrl: `${emulator.url}/v1beta`, apiKey: key });
+  const hook = await client.create({ uri: `http://127.0.0.1:${port}/webhooks/gemini`, subscribed_events: ["interaction.completed"] });
+  const processed = new Map<string, number>();
+  const receiver = buildReceiver(loadConfig({ WEBHOOK_SIGNING_SECRETS: hook.new_signing_secret!, LOG_LEVEL: "silent" }), {
+    handler: async (e) => void processed.set(e.webhookId, (processed.get(e.webhookId) ?? 0) + 1),
+  });
+  // Answers leave 30 ms after the event was claimed and enqueued: the SIGKILL lands on deliveries the
+  // receiver has taken but the emulator has not recorded, which the restarted emulator sends again.
+  receiver.app.addHook("onSend", async () => new Promise((r) => setTimeout(r, 30)));
+  await receiver.app.listen({ port, host: "127.0.0.1" });
+  try {
+    for (let i = 0; i < EVENTS; i++) {
+      await fetch(`${emulator.url}/emulator/v1/events`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ type: "interaction.completed" }) });
+    }
+    await waitFor("deliveries under way", () => processed.size >= EVENTS / 4);
+    await kill(emulator, "SIGKILL");
+    const atCrash = processed.size;
+    emulator = await spawnEmulator(["--data-dir", dataDir, "--api-key", key]);
+    await waitFor(`all ${EVENTS} events processed`, () => processed.size === EVENTS, 180_000);
+    await receiver.queue.drain();
+    const twice = [...processed.values()].filter((n) => n !== 1).length;
+    const metrics = await (await inject(receiver.app, { method: "GET", url: "/metrics" })).body;
+    const duplicates = Number(/gemini_webhook_deliveries_total\{outcome="duplicate",kind="static"\} (\d+)/.exec(metrics)?.[1] ?? 0);
+    console.log(`crash with dedup: ${atCrash} processed at the SIGKILL, ${EVENTS} after restart, ${duplicates} redeliveries answered duplicate, ${twice} processed twice`);
+    assert.ok(duplicates > 0, "the crash caused no redelivery: the test did not exercise deduplication");
+    assert.equal(twice, 0, "an event was processed more than once");
+    assert.equal(processed.size, EVENTS);
+  } finally {
+    await kill(emulator, "SIGTERM");
+    await receiver.close();
+    await closeAllPools();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});
