@@ -3,7 +3,7 @@
  *
  * @example
  *   const client = new WebhooksClient({ apiKey: process.env.GEMINI_API_KEY! });
- *   const { webhook, secret } = await client.create({ uri: "https://example.com/hooks", subscribed_events: ["batch.succeeded"] });
+ *   const webhook = await client.create({ uri: "https://example.com/hooks", subscribed_events: ["batch.succeeded"] }); // webhook.new_signing_secret: returned once
  *
  * The wire schema alone (no HTTP client loaded) is `gemini-webhooks-client/schema`.
  */
