@@ -101,11 +101,12 @@ interface DeliveryView {
 }
 
 async function deliverAndConfirm(emulator: RunningEmulator, receiver: ReceiverProcess, type: string): Promise<{ signatures: number }> {
-  const response = await fetch(`${emulator.url}/emulator/v1/events`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ type }) });
+  const admin = { "x-goog-api-key": API_KEY };
+  const response = await fetch(`${emulator.url}/emulator/v1/events`, { method: "POST", headers: { "content-type": "application/json", ...admin }, body: JSON.stringify({ type }) });
   const { event_id } = (await response.json()) as { event_id: string };
   let delivery: DeliveryView | undefined;
   await waitFor(`${type} to be delivered`, async () => {
-    const list = (await (await fetch(`${emulator.url}/emulator/v1/deliveries?event_id=${event_id}`)).json()) as { deliveries: DeliveryView[] };
+    const list = (await (await fetch(`${emulator.url}/emulator/v1/deliveries?event_id=${event_id}`, { headers: admin })).json()) as { deliveries: DeliveryView[] };
     delivery = list.deliveries[0];
     return delivery?.status === "succeeded";
   });

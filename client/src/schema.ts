@@ -29,8 +29,16 @@ export const REVOCATION_BEHAVIORS = [
 export type RevocationBehavior = (typeof REVOCATION_BEHAVIORS)[number];
 export const RevocationBehaviorSchema = z.enum(REVOCATION_BEHAVIORS);
 
-/** An absolute http(s) URL; other schemes and relative references are rejected. */
-export const HttpUriSchema = z.string().refine(isHttpUrl, { message: "must be an absolute http:// or https:// URL" });
+/** Bounds on what one webhook may hold, so no request, row or list page grows without limit. */
+export const MAX_URI_LENGTH = 2048;
+export const MAX_NAME_LENGTH = 256;
+export const MAX_SUBSCRIBED_EVENTS = 64;
+
+/** An absolute http(s) URL of at most MAX_URI_LENGTH characters; other schemes and relative references are rejected. */
+export const HttpUriSchema = z
+  .string()
+  .max(MAX_URI_LENGTH, { message: `must be at most ${MAX_URI_LENGTH} characters` })
+  .refine(isHttpUrl, { message: "must be an absolute http:// or https:// URL" });
 
 export function isHttpUrl(value: string): boolean {
   try {
@@ -41,8 +49,11 @@ export function isHttpUrl(value: string): boolean {
   }
 }
 
-const NameSchema = z.string().max(256);
-const EventListSchema = z.array(EventTypeSchema).min(1, { message: "must list at least one event" });
+const NameSchema = z.string().max(MAX_NAME_LENGTH, { message: `must be at most ${MAX_NAME_LENGTH} characters` });
+const EventListSchema = z
+  .array(EventTypeSchema)
+  .min(1, { message: "must list at least one event" })
+  .max(MAX_SUBSCRIBED_EVENTS, { message: `must list at most ${MAX_SUBSCRIBED_EVENTS} events` });
 
 // ---- requests (exact) ----
 

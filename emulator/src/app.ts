@@ -4,11 +4,14 @@
  * `startEmulator` listens on a port.
  */
 import Fastify, { FastifyError, FastifyInstance } from "fastify";
+import { registerAccessControl } from "./auth";
 import { Clock } from "./clock";
+import { jsonDepthExceeds, MAX_JSON_DEPTH } from "./json-depth";
 import type { EmulatorContext } from "./context";
 import { FaultConfigInput, FaultInjector, ROUTE_NAMES, RouteName } from "./faults";
 import { GoogleApiError, invalidArgument, notFound } from "./google-error";
 import { DeliveryEngine } from "./delivery/engine";
+import type { Resolver } from "./delivery/targets";
 import { JobRunner } from "./jobs";
 import { registerAdminRoutes } from "./routes/admin";
 import { registerJobRoutes } from "./routes/jobs";
@@ -36,6 +39,8 @@ export interface EmulatorOptions {
   overallConcurrency?: number;
   /** Hosts deliveries may go to besides loopback (default none). */
   allowedDeliveryHosts?: string[];
+  /** Resolves delivery target names (default the system's `dns.lookup`); every address is checked. */
+  deliveryResolver?: Resolver;
   /** Emulated ms after which a job completes as succeeded by itself; 0 = only by admin call (default 2000). */
   jobCompletionDelayMs?: number;
   /** How long a retired JWT signing key stays in the JWKS, emulated ms (default 24 h). */
@@ -59,6 +64,7 @@ export function buildEmulatorApp(options: EmulatorOptions = {}): BuiltEmulator {
     perEndpointConcurrency: options.perEndpointConcurrency ?? 8,
     overallConcurrency: options.overallConcurrency ?? 128,
     allowedHosts: (options.allowedDeliveryHosts ?? []).map((h) => h.toLowerCase()),
+    resolver: options.deliveryResolver,
     jwksGraceMs: options.jwksGraceMs,
   });
   const ctx: EmulatorContext = {
@@ -88,6 +94,10 @@ export function buildEmulatorApp(options: EmulatorOptions = {}): BuiltEmulator {
   app.addContentTypeParser("*", { parseAs: "string" }, (_req, body, done) => {
     const text = body as string;
     if (text.trim() === "") return done(null, undefined);
+    // Depth first: a body nested 300,000 deep must be a 400, not a stack overflow further on.
+    if (jsonDepthExceeds(text, MAX_JSON_DEPTH)) {
+      return done(invalidArgument(`Invalid JSON payload received. Nesting deeper than ${MAX_JSON_DEPTH} levels.`) as unknown as FastifyError, undefined);
+    }
     try {
       done(null, JSON.parse(text));
     } catch (err) {
@@ -112,6 +122,7 @@ export function buildEmulatorApp(options: EmulatorOptions = {}): BuiltEmulator {
     reply.code(404).send(notFound(`The requested URL ${path} was not found on this server.`).toBody());
   });
 
+  registerAccessControl(app, ctx.apiKey);
   registerWebhookRoutes(app, ctx);
   registerJobRoutes(app, ctx);
   registerAdminRoutes(app, ctx);

@@ -1,5 +1,33 @@
-/** API-key checks that answer as Google's APIs do. */
+/**
+ * Access control as one `onRequest` hook over the route the router matched — never over the raw
+ * request target, which can be percent-encoded (`/%761beta/…`) or absolute-form
+ * (`http://host/v1beta/…`) and still reach the same route.
+ *
+ * Each route declares its access in `config.access`; a route that declares nothing needs the API key
+ * (default deny). Google's routes answer as Google's front end does: a missing key is 403
+ * PERMISSION_DENIED, a wrong one 400 API_KEY_INVALID. The admin API needs the key whenever one is
+ * configured, and refuses browser requests (an `Origin` header, a non-JSON body), so a web page the
+ * developer opens cannot trigger deliveries or faults.
+ */
+import { createHash, timingSafeEqual } from "node:crypto";
+import type { FastifyInstance, FastifyRequest } from "fastify";
 import { invalidArgument, permissionDenied } from "./google-error";
+
+export type Access = "public" | "api-key" | "admin";
+
+declare module "fastify" {
+  interface FastifyContextConfig {
+    /** Who may call the route (default "api-key"). */
+    access?: Access;
+  }
+}
+
+/** Compares in constant time: both sides are hashed first, so lengths leak nothing either. */
+export function sameKey(presented: string, expected: string): boolean {
+  const a = createHash("sha256").update(presented).digest();
+  const b = createHash("sha256").update(expected).digest();
+  return timingSafeEqual(a, b);
+}
 
 /**
  * A missing key is 403 PERMISSION_DENIED (unregistered caller); a wrong key is 400 API_KEY_INVALID.
@@ -12,7 +40,31 @@ export function checkApiKey(header: string | string[] | undefined, expected: str
       "Method doesn't allow unregistered callers (callers without established identity). Please use API Key or other form of API consumer identity to call this API.",
     );
   }
-  if (expected !== undefined && presented !== expected) {
+  if (expected !== undefined && !sameKey(presented, expected)) {
     throw invalidArgument("API key not valid. Please pass a valid API key.", "API_KEY_INVALID");
   }
+}
+
+function checkAdmin(request: FastifyRequest, apiKey: string | undefined): void {
+  if (request.headers.origin !== undefined || request.headers["sec-fetch-site"] === "cross-site") {
+    throw permissionDenied("The emulator's admin API does not accept browser requests (an Origin header was sent).");
+  }
+  const type = String(request.headers["content-type"] ?? "").split(";")[0].trim().toLowerCase();
+  const hasBody = Number(request.headers["content-length"] ?? 0) > 0 || request.headers["transfer-encoding"] !== undefined;
+  if (hasBody && type !== "application/json") {
+    throw invalidArgument(`The emulator's admin API takes application/json bodies, got ${JSON.stringify(type || "no content-type")}.`);
+  }
+  if (apiKey !== undefined) checkApiKey(request.headers["x-goog-api-key"], apiKey);
+}
+
+/** Installs the hook; call before registering routes. */
+export function registerAccessControl(app: FastifyInstance, apiKey: string | undefined): void {
+  // Checked before the body is even read, as Google's front end does.
+  app.addHook("onRequest", async (request) => {
+    if (request.is404) return; // an unknown path is a 404 whatever the key
+    const access = request.routeOptions.config.access ?? "api-key";
+    if (access === "public") return;
+    if (access === "admin") return checkAdmin(request, apiKey);
+    checkApiKey(request.headers["x-goog-api-key"], apiKey);
+  });
 }

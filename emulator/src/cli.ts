@@ -31,6 +31,7 @@ Emits one event on a running emulator and prints its event id.
 Options:
   --data JSON       the event's data object (default: generated fields)
   --url URL         the emulator's base URL (default http://127.0.0.1:8089) [GEMINI_EMULATOR_URL]
+  --api-key KEY     the emulator's --api-key, when it has one [GEMINI_EMULATOR_API_KEY]
   -h, --help        show this help
 `;
 
@@ -136,7 +137,7 @@ async function trigger(argv: string[]): Promise<void> {
     args: argv,
     strict: true,
     allowPositionals: true,
-    options: { data: { type: "string" }, url: { type: "string" }, help: { type: "boolean", short: "h" } },
+    options: { data: { type: "string" }, url: { type: "string" }, "api-key": { type: "string" }, help: { type: "boolean", short: "h" } },
   });
   if (values.help) {
     process.stdout.write(TRIGGER_HELP);
@@ -152,9 +153,10 @@ async function trigger(argv: string[]): Promise<void> {
     }
   }
   const base = (values.url ?? process.env.GEMINI_EMULATOR_URL ?? "http://127.0.0.1:8089").replace(/\/+$/, "");
+  const apiKey = values["api-key"] ?? process.env.GEMINI_EMULATOR_API_KEY;
   const response = await fetch(`${base}/emulator/v1/events`, {
     method: "POST",
-    headers: { "content-type": "application/json" },
+    headers: { "content-type": "application/json", ...(apiKey ? { "x-goog-api-key": apiKey } : {}) },
     body: JSON.stringify({ type: positionals[0], ...(data !== undefined ? { data } : {}) }),
   });
   const body = (await response.json()) as unknown as { event_id?: string; error?: { message?: string } };

@@ -10,7 +10,14 @@ export interface ReceiverConfig {
   /** Every secret to accept (several during a rotation's grace window). */
   signingSecrets: string[];
   toleranceSeconds: number;
-  jwt?: { jwksUri: string; issuer: string; audience: string[] };
+  jwt?: {
+    jwksUri: string;
+    issuer: string;
+    audience: string[];
+    requireBodyHash: boolean;
+    maxTokenAgeSeconds: number;
+    maxLifetimeSeconds: number;
+  };
   redisUrl?: string;
   maxBodyBytes: number;
   logLevel: string;
@@ -43,6 +50,19 @@ function url(env: NodeJS.ProcessEnv, name: string, protocols: string[]): string 
   return raw;
 }
 
+function boolean(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
+  const raw = env[name]?.trim().toLowerCase();
+  if (raw === undefined || raw === "") return fallback;
+  if (raw === "true" || raw === "1") return true;
+  if (raw === "false" || raw === "0") return false;
+  throw new ConfigError(`${name} must be true or false, got ${JSON.stringify(env[name])}`);
+}
+
+function isLoopback(hostname: string): boolean {
+  const host = hostname.replace(/^\[|\]$/g, "");
+  return host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): ReceiverConfig {
   const signingSecrets = (env.WEBHOOK_SIGNING_SECRETS ?? "").split(/[\s,]+/).filter(Boolean);
   if (signingSecrets.length > 0) {
@@ -53,6 +73,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ReceiverConfig
     }
   }
   const jwksUri = url(env, "JWKS_URI", ["http:", "https:"]);
+  // Keys fetched in clear text can be swapped on the way: only loopback, or an explicit opt-in.
+  if (jwksUri && new URL(jwksUri).protocol === "http:" && !isLoopback(new URL(jwksUri).hostname) && !boolean(env, "JWKS_ALLOW_HTTP", false)) {
+    throw new ConfigError("JWKS_URI uses http: on a host other than loopback; use https:, or set JWKS_ALLOW_HTTP=true for a trusted network (e.g. a local emulator reached through the Docker gateway)");
+  }
   const issuer = env.JWT_ISSUER?.trim();
   const audience = (env.JWT_AUDIENCE ?? "").split(/[\s,]+/).filter(Boolean);
   const jwtParts = [jwksUri, issuer, audience.length ? "x" : undefined].filter(Boolean).length;
@@ -71,7 +95,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ReceiverConfig
     host: env.HOST?.trim() || "0.0.0.0",
     signingSecrets,
     toleranceSeconds: integer(env, "WEBHOOK_TIMESTAMP_TOLERANCE_SECONDS", 300, 1, 3600),
-    jwt: jwtParts === 3 ? { jwksUri: jwksUri!, issuer: issuer!, audience } : undefined,
+    jwt:
+      jwtParts === 3
+        ? {
+            jwksUri: jwksUri!,
+            issuer: issuer!,
+            audience,
+            requireBodyHash: boolean(env, "JWT_REQUIRE_BODY_HASH", true),
+            maxTokenAgeSeconds: integer(env, "JWT_MAX_TOKEN_AGE_SECONDS", 600, 1, 86_400),
+            maxLifetimeSeconds: integer(env, "JWT_MAX_LIFETIME_SECONDS", 3600, 1, 86_400),
+          }
+        : undefined,
     redisUrl: url(env, "REDIS_URL", ["redis:", "rediss:"]),
     maxBodyBytes: integer(env, "MAX_BODY_BYTES", 1024 * 1024, 1024, 64 * 1024 * 1024),
     logLevel,

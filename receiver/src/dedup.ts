@@ -8,6 +8,8 @@ import type Redis from "ioredis";
 export interface DedupStore {
   /** True when this id was not seen within the horizon (and is now claimed). */
   claim(id: string): Promise<boolean>;
+  /** False while the store cannot answer (Redis unreachable): deliveries get 503, /healthz reports it. */
+  ready(): boolean;
   release(id: string): Promise<void>;
   close(): Promise<void>;
 }
@@ -43,6 +45,10 @@ export class MemoryDedup implements DedupStore {
     this.#expiries.delete(id);
   }
 
+  ready(): boolean {
+    return true;
+  }
+
   async close(): Promise<void> {
     clearInterval(this.#sweeper);
   }
@@ -67,6 +73,10 @@ export class RedisDedup implements DedupStore {
 
   async claim(id: string): Promise<boolean> {
     return (await this.redis.set(this.prefix + id, "1", "EX", this.horizonSeconds, "NX")) === "OK";
+  }
+
+  ready(): boolean {
+    return this.redis.status === "ready";
   }
 
   async release(id: string): Promise<void> {

@@ -4,7 +4,8 @@ export type VerificationReason =
   | "malformed" // missing, repeated or unparsable headers; not JSON
   | "stale_timestamp" // webhook-timestamp outside the tolerance, either way
   | "invalid_signature" // no signature matches any configured secret
-  | "unauthorized_jwt"; // dynamic token: bad signature, alg, kid, iss, aud, exp or body hash
+  | "unauthorized_jwt" // dynamic token: bad signature, alg, kid, iss, aud, iat, exp or body hash
+  | "jwks_unavailable"; // the JWKS could not be fetched: answered 503, so the sender retries
 
 export class WebhookVerificationError extends Error {
   override readonly name = "WebhookVerificationError";

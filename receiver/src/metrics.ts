@@ -1,7 +1,17 @@
 /** Prometheus metrics of the receiver (prom-client), one registry per receiver instance. */
 import { Counter, Histogram, Registry } from "prom-client";
 
-export const OUTCOMES = ["verified", "duplicate", "invalid_signature", "stale_timestamp", "malformed", "too_large", "unauthorized_jwt"] as const;
+export const OUTCOMES = [
+  "verified",
+  "duplicate",
+  "invalid_signature",
+  "stale_timestamp",
+  "malformed",
+  "too_large",
+  "unauthorized_jwt",
+  "jwks_unavailable",
+  "unavailable",
+] as const;
 export type Outcome = (typeof OUTCOMES)[number];
 
 export class ReceiverMetrics {

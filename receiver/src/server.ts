@@ -70,9 +70,12 @@ export function buildReceiver(config: ReceiverConfig, options: ReceiverOptions =
     logController: new LogController({ disableRequestLogging: true }),
     requestTimeout: options.requestTimeoutMs ?? 15_000, // a body sent byte by byte cannot hold a connection forever
     connectionTimeout: 20_000,
+    // Node enforces requestTimeout when it checks its connections, every 30 s by default: a slow
+    // sender then held a connection for up to 45 s (90 s seen). Checked every second instead.
+    http: { connectionsCheckingInterval: 1_000, headersTimeout: Math.min(options.requestTimeoutMs ?? 15_000, 10_000) },
   });
   const metrics = new ReceiverMetrics();
-  const dedup = options.dedup ?? (config.redisUrl ? new RedisDedup(new Redis(config.redisUrl, { lazyConnect: false, maxRetriesPerRequest: 2 })) : new MemoryDedup());
+  const dedup = options.dedup ?? (config.redisUrl ? new RedisDedup(connectRedis(config.redisUrl, app)) : new MemoryDedup());
   const keys = config.signingSecrets.length ? decodeSecrets(config.signingSecrets) : [];
 
   const handler: EventHandler =
@@ -118,24 +121,38 @@ export function buildReceiver(config: ReceiverConfig, options: ReceiverOptions =
     kind: "static" | "dynamic",
     request: FastifyRequest,
     reply: FastifyReply,
-    verify: (body: Buffer) => Promise<{ webhookId: string }>,
+    verify: (body: Buffer) => Promise<{ webhookId: string; dedupKeys?: string[] }>,
   ) {
     const body = request.body;
     const contentType = String(request.headers["content-type"] ?? "").split(";")[0].trim().toLowerCase();
     let webhookId: string;
+    let dedupKeys: string[];
     let envelope: Record<string, unknown>;
     try {
       if (!Buffer.isBuffer(body) || body.length === 0) throw new WebhookVerificationError("malformed", "empty body");
       if (contentType !== "application/json") throw new WebhookVerificationError("malformed", "content-type is not application/json");
-      ({ webhookId } = await verify(body));
+      const verified = await verify(body);
+      webhookId = verified.webhookId;
+      dedupKeys = verified.dedupKeys ?? [webhookId];
       envelope = parseEnvelope(body);
     } catch (err) {
       if (!(err instanceof WebhookVerificationError)) throw err;
       metrics.count(err.reason, kind);
       request.log.warn({ reason: err.reason, detail: err.detail, kind }, "delivery refused");
+      if (err.reason === "jwks_unavailable") return reply.code(503).header("retry-after", "10").send({ error: err.reason, detail: err.detail });
       return reply.code(err.reason === "malformed" ? 400 : 401).send({ error: err.reason, detail: err.detail });
     }
-    if (!(await dedup.claim(webhookId))) {
+    // The dedup store must answer before anything is acknowledged: without it, 503 and the sender retries.
+    let claimed: string[];
+    try {
+      if (!dedup.ready()) throw new Error("dedup store not ready");
+      claimed = await claimAll(dedup, dedupKeys);
+    } catch (err) {
+      metrics.count("unavailable", kind);
+      request.log.error({ err: { message: (err as Error).message }, kind }, "dedup store unavailable; delivery refused with 503");
+      return reply.code(503).header("retry-after", "5").send({ error: "unavailable" });
+    }
+    if (claimed.length < dedupKeys.length) {
       metrics.count("duplicate", kind);
       return reply.code(200).type("application/json").send(DUPLICATE);
     }
@@ -148,7 +165,7 @@ export function buildReceiver(config: ReceiverConfig, options: ReceiverOptions =
       envelope,
     };
     if (!queue.push(event)) {
-      await dedup.release(webhookId); // the sender's retry must be processed
+      await Promise.all(claimed.map((k) => dedup.release(k))).catch(() => undefined); // the sender's retry must be processed
       return reply.code(503).header("retry-after", "30").send({ error: "busy" });
     }
     metrics.count("verified", kind);
@@ -170,7 +187,13 @@ export function buildReceiver(config: ReceiverConfig, options: ReceiverOptions =
       ),
     );
   }
-  app.get("/healthz", async () => ({ status: "ok", queued: queue.size }));
+  // Readiness: 503 while the dedup store (Redis) cannot answer, so a load balancer sends elsewhere.
+  app.get("/healthz", async (_request, reply) => {
+    if (!dedup.ready()) return reply.code(503).send({ status: "unavailable", dedup: "not ready", queued: queue.size });
+    return { status: "ok", queued: queue.size };
+  });
+  // Liveness: the process serves requests.
+  app.get("/livez", async () => ({ status: "ok" }));
   app.get("/metrics", async (_request, reply) => {
     reply.header("content-type", metrics.registry.contentType);
     return metrics.registry.metrics();
@@ -186,6 +209,34 @@ export function buildReceiver(config: ReceiverConfig, options: ReceiverOptions =
       await dedup.close();
     },
   };
+}
+
+/** A Redis client whose outages are logged once each (not per reconnect) and never crash the process. */
+function connectRedis(url: string, app: FastifyInstance): Redis {
+  const redis = new Redis(url, { lazyConnect: false, maxRetriesPerRequest: 1, commandTimeout: 2_000, enableOfflineQueue: false });
+  let down = false;
+  redis.on("error", (err: Error) => {
+    if (!down) app.log.error({ err: { message: err.message } }, "redis unreachable: deliveries are answered 503 until it is back");
+    down = true;
+  });
+  redis.on("ready", () => {
+    if (down) app.log.info("redis reachable again");
+    down = false;
+  });
+  return redis;
+}
+
+/**
+ * Claims each key in order and stops at the first already seen: a delivery is new only when every
+ * key is. Returns the keys this call claimed (to release them if the event cannot be queued).
+ */
+async function claimAll(dedup: DedupStore, keys: string[]): Promise<string[]> {
+  const claimed: string[] = [];
+  for (const key of keys) {
+    if (!(await dedup.claim(key))) break;
+    claimed.push(key);
+  }
+  return claimed;
 }
 
 const WEBHOOK_HEADERS = new Set(["webhook-id", "webhook-timestamp", "webhook-signature"]);

@@ -1,43 +1,49 @@
 /**
  * Dynamic (per-job) deliveries: an RS256 JWT in `webhook-signature`, verified with jose against the
- * sender's JWKS. One remote key set per JWKS URL and process (cached, with a cooldown so a flood of
- * unknown `kid`s cannot make us fetch the JWKS on every request). `aud`, `iss` and `exp` are
- * required, and `body_sha256` binds the token to the exact body.
+ * sender's JWKS (jwks.ts: cached, refetches and failures both bounded). `iss`, `aud`, `iat` and `exp`
+ * are required; a token may be at most `maxTokenAgeSeconds` old and live at most
+ * `maxLifetimeSeconds`; `body_sha256` binds the token to the exact body.
+ *
+ * Google does not document this token's claims: each assumption is an option, and a failed check
+ * names the claim in its detail.
  */
 import { createHash } from "node:crypto";
-import { createRemoteJWKSet, errors as joseErrors, jwtVerify } from "jose";
+import { errors as joseErrors, jwtVerify } from "jose";
 import { WebhookVerificationError } from "./errors";
 import { checkedTimestamp, HeaderSource, messageId, singleHeader } from "./headers";
+import { remoteKeySet } from "./jwks";
 
 export interface DynamicVerifyOptions {
   jwksUri: string;
   issuer: string;
   /** Expected `aud`: the URL the sender delivers to (this endpoint's public URL). */
   audience: string | string[];
-  /** Require and check `body_sha256` (default true). */
+  /** Require and check `body_sha256` (default true). When false, a token that carries one is still checked. */
   requireBodyHash?: boolean;
   toleranceSeconds?: number;
-  /** Minimum ms between JWKS fetches (default 30 000). */
+  /** Refuse tokens issued longer ago than this (default 600). */
+  maxTokenAgeSeconds?: number;
+  /** Refuse tokens whose `exp - iat` is longer than this (default 3600). */
+  maxLifetimeSeconds?: number;
+  /** Minimum ms between JWKS refetches for an unknown `kid` (default 30 000). */
   cooldownMs?: number;
+  /** Ms a failing JWKS is not asked again (default 10 000). */
+  failureCooldownMs?: number;
 }
 
 export interface VerifiedDynamicDelivery {
   webhookId: string;
   timestamp: number;
   claims: Record<string, unknown>;
+  /**
+   * Keys to deduplicate on: the `webhook-id` header and the token itself, so a captured token is
+   * processed at most once whatever headers are sent with it.
+   */
+  dedupKeys: string[];
 }
 
-const keySets = new Map<string, ReturnType<typeof createRemoteJWKSet>>();
-
-function keySet(uri: string, cooldownMs: number): ReturnType<typeof createRemoteJWKSet> {
-  const cacheKey = `${uri} ${cooldownMs}`;
-  let set = keySets.get(cacheKey);
-  if (!set) {
-    set = createRemoteJWKSet(new URL(uri), { cooldownDuration: cooldownMs, cacheMaxAge: 10 * 60_000, timeoutDuration: 5_000 });
-    keySets.set(cacheKey, set);
-  }
-  return set;
-}
+/** The clock skew accepted on `iat` and `exp`, seconds. */
+const CLOCK_TOLERANCE_SECONDS = 5;
 
 export async function verifyDynamicDelivery(
   rawBody: Buffer | string,
@@ -48,26 +54,39 @@ export async function verifyDynamicDelivery(
   const timestamp = checkedTimestamp(headers, options.toleranceSeconds ?? 300, Math.floor(Date.now() / 1000));
   const token = singleHeader(headers, "webhook-signature");
   if (token.length > 8192 || token.split(".").length !== 3) throw new WebhookVerificationError("malformed", "webhook-signature is not a JWT");
+  const keys = remoteKeySet(options.jwksUri, { cooldownMs: options.cooldownMs, failureCooldownMs: options.failureCooldownMs });
   let claims: Record<string, unknown>;
   try {
-    ({ payload: claims } = await jwtVerify(token, keySet(options.jwksUri, options.cooldownMs ?? 30_000), {
+    ({ payload: claims } = await jwtVerify(token, keys.resolver, {
       algorithms: ["RS256"],
       issuer: options.issuer,
       audience: options.audience,
       requiredClaims: ["exp", "iat", "iss", "aud"],
-      clockTolerance: 5,
+      clockTolerance: CLOCK_TOLERANCE_SECONDS,
+      maxTokenAge: options.maxTokenAgeSeconds ?? 600,
     }));
   } catch (err) {
+    if (err instanceof WebhookVerificationError) throw err;
+    if (err instanceof joseErrors.JWTClaimValidationFailed) throw new WebhookVerificationError("unauthorized_jwt", `${err.code} claim ${err.claim}: ${err.reason}`);
     const code = err instanceof joseErrors.JOSEError ? err.code : "ERR_JWT_INVALID";
     throw new WebhookVerificationError("unauthorized_jwt", code);
   }
+  const iat = claims.iat as number;
+  const exp = claims.exp as number;
+  if (iat > Math.floor(Date.now() / 1000) + CLOCK_TOLERANCE_SECONDS) throw new WebhookVerificationError("unauthorized_jwt", "claim iat is in the future");
+  if (exp - iat > (options.maxLifetimeSeconds ?? 3600)) {
+    throw new WebhookVerificationError("unauthorized_jwt", `claim exp: the token lives ${exp - iat} s, longer than ${options.maxLifetimeSeconds ?? 3600} s`);
+  }
   if (claims.webhook_id !== undefined && claims.webhook_id !== webhookId) {
-    throw new WebhookVerificationError("unauthorized_jwt", "token webhook_id does not match the webhook-id header");
+    throw new WebhookVerificationError("unauthorized_jwt", "claim webhook_id does not match the webhook-id header");
   }
   if (options.requireBodyHash !== false || claims.body_sha256 !== undefined) {
+    if (claims.body_sha256 === undefined) throw new WebhookVerificationError("unauthorized_jwt", "claim body_sha256 is missing (JWT_REQUIRE_BODY_HASH=false accepts tokens without it)");
     const body = typeof rawBody === "string" ? Buffer.from(rawBody) : rawBody;
     const actual = createHash("sha256").update(body).digest("base64url");
-    if (claims.body_sha256 !== actual) throw new WebhookVerificationError("unauthorized_jwt", "body does not match the token's body_sha256");
+    if (claims.body_sha256 !== actual) throw new WebhookVerificationError("unauthorized_jwt", "claim body_sha256 does not match the body");
   }
-  return { webhookId, timestamp, claims };
+  // The signature part identifies the token; hashed, so no token material reaches the dedup store.
+  const tokenKey = "jwt:" + createHash("sha256").update(token.slice(token.lastIndexOf(".") + 1)).digest("base64url");
+  return { webhookId, timestamp, claims, dedupKeys: [tokenKey, webhookId] };
 }

@@ -22,14 +22,19 @@ export interface VerifiedDelivery {
 const MAX_SIGNATURES = 16;
 
 /**
- * Decodes `whsec_`-prefixed (or bare) base64 secrets once, for many verifications. KeyObjects spare
- * each HMAC the import of the raw key.
+ * Decodes `whsec_` + base64 secrets once, for many verifications. KeyObjects spare each HMAC the
+ * import of the raw key. Anything else — no prefix, quotes, hex, characters after the base64 — is
+ * refused by position, never echoed: a secret that decodes to the wrong key would reject every delivery.
  */
 export function decodeSecrets(secrets: readonly string[]): KeyObject[] {
   if (secrets.length === 0) throw new TypeError("at least one signing secret is required");
   return secrets.map((secret, i) => {
-    const key = Buffer.from(secret.startsWith("whsec_") ? secret.slice(6) : secret, "base64");
-    if (key.length < 16) throw new TypeError(`signing secret #${i + 1} is not a whsec_ base64 secret of at least 16 bytes`);
+    const encoded = secret.startsWith("whsec_") ? secret.slice(6) : undefined;
+    const key = encoded !== undefined && /^[A-Za-z0-9+/]+={0,2}$/.test(encoded) && encoded.length % 4 === 0 ? Buffer.from(encoded, "base64") : undefined;
+    if (!key || key.toString("base64") !== encoded) {
+      throw new TypeError(`entry #${i + 1} of ${secrets.length} is not a secret of the form whsec_<base64> (check for quotes, a missing prefix or extra characters)`);
+    }
+    if (key.length < 16) throw new TypeError(`entry #${i + 1} of ${secrets.length} decodes to ${key.length} bytes; a signing secret has at least 16`);
     return createSecretKey(key);
   });
 }

@@ -13,6 +13,7 @@ import { kill, spawnEmulator } from "../support/emulator-process";
 import { waitFor } from "../support/receiver-stub";
 import { freePort } from "../../scripts/free-port";
 import { inject } from "../support/inject";
+import { admin } from "../support/admin";
 
 const EVENTS = process.env.GEMINI_ADVERSARIAL_LONG === "1" ? 5000 : 1000;
 
@@ -33,7 +34,7 @@ test(`SIGKILL mid-delivery of ${EVENTS} events: each processed exactly once by t
   await receiver.app.listen({ port, host: "127.0.0.1" });
   try {
     for (let i = 0; i < EVENTS; i++) {
-      await fetch(`${emulator.url}/emulator/v1/events`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ type: "interaction.completed" }) });
+      await admin(emulator, "POST", "/events", { type: "interaction.completed" });
     }
     await waitFor("deliveries under way", () => processed.size >= EVENTS / 4);
     await kill(emulator, "SIGKILL");

@@ -17,6 +17,7 @@ import { openStack } from "../../scripts/engine";
 import { LeakScanner } from "../support/leaks";
 import { waitFor } from "../support/receiver-stub";
 import { freePort } from "../../scripts/free-port";
+import { admin } from "../support/admin";
 
 function sink(): { stream: Writable; text: () => string } {
   const chunks: string[] = [];
@@ -76,19 +77,19 @@ test("no signing secret, API key or JWT private key appears in output, logs or s
       { logStream: receiverLog.stream },
     );
     await receiver.app.listen({ port, host: "127.0.0.1" });
-    const emit = (b: unknown) => fetch(`${emulator.url}/emulator/v1/events`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(b) });
+    const emit = (b: unknown) => admin(emulator, "POST", "/events", b);
     await emit({ type: "batch.succeeded" });
     await emit({ type: "batch.failed", webhook_config: { uris: [`${receiverUrl}/dynamic`] } });
     // A forged delivery too, so refusals are logged.
     await fetch(receiverUrl, { method: "POST", headers: { "content-type": "application/json", "webhook-id": "x", "webhook-timestamp": String(Math.floor(Date.now() / 1000)), "webhook-signature": "v1," + Buffer.alloc(32).toString("base64") }, body: "{}" });
     await waitFor("both deliveries to succeed", async () => {
-      const { deliveries } = (await (await fetch(`${emulator.url}/emulator/v1/deliveries`)).json()) as { deliveries: { status: string }[] };
+      const { deliveries } = (await (await admin(emulator, "GET", "/deliveries")).json()) as { deliveries: { status: string }[] };
       return deliveries.length === 2 && deliveries.every((d) => d.status === "succeeded");
     });
     rotationKey = "2027-01";
     await stack.up({ onOutput });
     harvest();
-    await fetch(`${emulator.url}/emulator/v1/jwks:rotate`, { method: "POST" });
+    await admin(emulator, "POST", "/jwks:rotate");
     harvest();
     await stack.refresh({ onOutput });
     await stack.destroy({ onOutput });

@@ -45,12 +45,15 @@ test("trigger emits an event on a running emulator and reports bad types", async
   try {
     const client = new WebhooksClient({ baseUrl: `${emulator.url}/v1beta`, apiKey: "cli-key" });
     await client.create({ uri: stub.url, subscribed_events: ["video.generated"] });
-    const ok = spawnSync(process.execPath, [cli, "trigger", "video.generated", "--data", '{"id":"operations/7"}', "--url", emulator.url], { encoding: "utf8" });
+    const keyless = spawnSync(process.execPath, [cli, "trigger", "video.generated", "--url", emulator.url], { encoding: "utf8" });
+    assert.equal(keyless.status, 2, "an emulator with --api-key refuses admin calls without it");
+    assert.match(keyless.stderr, /Please use API Key/);
+    const ok = spawnSync(process.execPath, [cli, "trigger", "video.generated", "--data", '{"id":"operations/7"}', "--url", emulator.url, "--api-key", "cli-key"], { encoding: "utf8" });
     assert.equal(ok.status, 0, ok.stderr);
     assert.match(ok.stdout.trim(), /^evt_/);
     await waitFor("the delivery", () => stub.received.length === 1);
     assert.equal(JSON.parse(stub.received[0].body.toString()).data.id, "operations/7");
-    const bad = spawnSync(process.execPath, [cli, "trigger", "batch.completed", "--url", emulator.url], { encoding: "utf8" });
+    const bad = spawnSync(process.execPath, [cli, "trigger", "batch.completed", "--url", emulator.url], { encoding: "utf8", env: { ...process.env, GEMINI_EMULATOR_API_KEY: "cli-key" } });
     assert.equal(bad.status, 2);
     assert.match(bad.stderr, /Invalid event at 'type'/);
   } finally {

@@ -7,6 +7,7 @@ import { Webhook as StandardWebhook } from "standardwebhooks";
 import { closeAllPools, WebhooksClient } from "gemini-webhooks-client";
 import { kill, spawnEmulator } from "../support/emulator-process";
 import { headerRecord, ReceiverStub, waitFor } from "../support/receiver-stub";
+import { admin } from "../support/admin";
 
 afterAll(() => closeAllPools());
 
@@ -20,7 +21,7 @@ test("SIGKILL during 1,000 pending deliveries: after a restart every event is de
     const hook = await client.create({ uri: stub.url, subscribed_events: ["batch.succeeded"] });
     const eventIds: string[] = [];
     for (let i = 0; i < 1000; i++) {
-      const r = await fetch(`${first.url}/emulator/v1/events`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ type: "batch.succeeded" }) });
+      const r = await admin(first, "POST", "/events", { type: "batch.succeeded" });
       eventIds.push(((await r.json()) as { event_id: string }).event_id);
     }
     await waitFor("some deliveries before the crash", () => stub.received.length >= 300);
@@ -34,9 +35,9 @@ test("SIGKILL during 1,000 pending deliveries: after a restart every event is de
     for (const r of stub.received) wh.verify(r.body, headerRecord(r.headers));
     const duplicates = stub.received.length - stub.uniqueIds().size;
     console.log(`crash test: ${beforeRestart} delivered before SIGKILL, 1000 after restart, ${duplicates} duplicate deliveries (at-least-once)`);
-    const stats = (await (await fetch(`${first.url}/emulator/v1/stats`)).json()) as { deliveries: Record<string, number> };
+    const stats = (await (await admin(first, "GET", "/stats")).json()) as { deliveries: Record<string, number> };
     await waitFor("the queue to drain", async () => {
-      const s = (await (await fetch(`${first.url}/emulator/v1/stats`)).json()) as { deliveries: Record<string, number> };
+      const s = (await (await admin(first, "GET", "/stats")).json()) as { deliveries: Record<string, number> };
       return s.deliveries.succeeded === 1000;
     });
     assert.equal(stats.deliveries.failed ?? 0, 0);

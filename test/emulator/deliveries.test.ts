@@ -12,6 +12,7 @@ import { baseRetryDelayMs, JITTER } from "../../emulator/src/delivery/retry-sche
 import { closeAllPools, WebhooksClient } from "gemini-webhooks-client";
 import { TEST_API_KEY } from "../support/emulator";
 import { headerRecord, ReceiverStub, waitFor } from "../support/receiver-stub";
+import { admin } from "../support/admin";
 
 afterAll(() => closeAllPools());
 
@@ -33,7 +34,7 @@ async function withHarness(options: EmulatorOptions, body: (h: Harness) => Promi
   const emu = await startEmulator({ inMemory: true, apiKey: TEST_API_KEY, jobCompletionDelayMs: 0, ...options });
   const client = new WebhooksClient({ baseUrl: emu.apiUrl, apiKey: TEST_API_KEY });
   const post = async (path: string, payload: unknown) => {
-    const r = await fetch(emu.url + path, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(payload) });
+    const r = await admin(emu, "POST", path, payload);
     const json = (await r.json()) as Record<string, unknown>;
     assert.equal(r.status, 200, JSON.stringify(json));
     return json;
@@ -42,9 +43,9 @@ async function withHarness(options: EmulatorOptions, body: (h: Harness) => Promi
     await body({
       emu,
       client,
-      emit: (type, extra = {}) => post("/emulator/v1/events", { type, ...extra }) as Promise<{ event_id: string; deliveries: number }>,
+      emit: (type, extra = {}) => post("/events", { type, ...extra }) as Promise<{ event_id: string; deliveries: number }>,
       deliveries: async (query = "") =>
-        ((await (await fetch(`${emu.url}/emulator/v1/deliveries${query}`)).json()) as { deliveries: DeliveryView[] }).deliveries,
+        ((await (await admin(emu, "GET", `/deliveries${query}`)).json()) as { deliveries: DeliveryView[] }).deliveries,
     });
   } finally {
     await emu.close();
@@ -303,7 +304,7 @@ describe("dynamic webhooks", () => {
           return ((await r.json()) as { name: string }).name;
         };
         const complete = async (name: string) => {
-          const r = await fetch(`${emu.url}/emulator/v1/jobs:complete`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ name, outcome: "succeeded" }) });
+          const r = await admin(emu, "POST", "/jobs:complete", { name, outcome: "succeeded" });
           assert.equal(r.status, 200, await r.text());
         };
         const verify = async (n: number) => {
@@ -326,7 +327,7 @@ describe("dynamic webhooks", () => {
         assert.deepEqual(first.body.user_metadata, { job_group: "nightly-eval" });
         assert.equal(staticStub.received.length, 0, "dynamic events go instead of, not besides, static webhooks");
 
-        const rotated = await fetch(`${emu.url}/emulator/v1/jwks:rotate`, { method: "POST" });
+        const rotated = await admin(emu, "POST", "/jwks:rotate");
         const { kid } = (await rotated.json()) as { kid: string };
         assert.notEqual(kid, first.kid);
         const published = (await (await fetch(`${emu.url}/.well-known/jwks.json`)).json()) as { keys: { kid: string }[] };
@@ -355,7 +356,7 @@ describe("dynamic webhooks", () => {
         });
         const { name } = (await created.json()) as { name: string };
         const complete = (outcome: string) =>
-          fetch(`${emu.url}/emulator/v1/jobs:complete`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ name, outcome }) });
+          admin(emu, "POST", "/jobs:complete", { name, outcome });
         const wrong = await complete("requires_action");
         assert.equal(wrong.status, 400, "requires_action is an interaction outcome, not a batch one");
         assert.equal((await complete("cancelled")).status, 200);

@@ -13,6 +13,7 @@ import { LeakScanner } from "../support/leaks";
 import { waitFor } from "../support/receiver-stub";
 import { freePort } from "../../scripts/free-port";
 import { REPO_ROOT } from "../../scripts/paths";
+import { admin } from "../support/admin";
 
 const root = REPO_ROOT;
 const IMAGE = "gemini-webhooks-receiver:test";
@@ -69,12 +70,12 @@ test("the image builds, runs as a non-root user, verifies real deliveries, and r
   await waitFor("the container to be healthy", () => docker(["inspect", "--format", "{{.State.Health.Status}}", containerId]) === "healthy", 60_000);
 
   const emit = (body: unknown) =>
-    fetch(`${emulator.url}/emulator/v1/events`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+    admin(emulator, "POST", "/events", body);
   await emit({ type: "batch.succeeded" });
   await emit({ type: "video.generated" });
   await emit({ type: "batch.failed", webhook_config: { uris: [`${base}/webhooks/gemini/dynamic`], user_metadata: { run: "container" } } });
   await waitFor("three successful deliveries", async () => {
-    const { deliveries } = (await (await fetch(`${emulator.url}/emulator/v1/deliveries`)).json()) as { deliveries: { status: string }[] };
+    const { deliveries } = (await (await admin(emulator, "GET", "/deliveries")).json()) as { deliveries: { status: string }[] };
     return deliveries.length === 3 && deliveries.every((d) => d.status === "succeeded");
   });
 

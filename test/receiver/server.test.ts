@@ -17,6 +17,7 @@ import { waitFor } from "../support/receiver-stub";
 import { freePort } from "../../scripts/free-port";
 import { RECEIVER_CLI } from "../../scripts/paths";
 import { inject } from "../support/inject";
+import { admin } from "../support/admin";
 
 afterAll(() => closeAllPools());
 
@@ -143,10 +144,10 @@ describe("responses, dedup and metrics (inject)", () => {
 
   test("invalid configuration names the variable", () => {
     assert.throws(() => loadConfig({}), /WEBHOOK_SIGNING_SECRETS/);
-    assert.throws(() => loadConfig({ WEBHOOK_SIGNING_SECRETS: "whsec_short" }), /WEBHOOK_SIGNING_SECRETS: signing secret #1/);
+    assert.throws(() => loadConfig({ WEBHOOK_SIGNING_SECRETS: "whsec_short" }), /WEBHOOK_SIGNING_SECRETS: entry #1 of 1/);
     assert.throws(() => loadConfig({ WEBHOOK_SIGNING_SECRETS: secret, PORT: "80a" }), /^ConfigError: PORT must be an integer/);
     assert.throws(() => loadConfig({ WEBHOOK_SIGNING_SECRETS: secret, WEBHOOK_TIMESTAMP_TOLERANCE_SECONDS: "0" }), /WEBHOOK_TIMESTAMP_TOLERANCE_SECONDS must be between 1 and 3600/);
-    assert.throws(() => loadConfig({ JWKS_URI: "http://x/jwks" }), /JWKS_URI, JWT_ISSUER and JWT_AUDIENCE go together/);
+    assert.throws(() => loadConfig({ JWKS_URI: "https://x/jwks" }), /JWKS_URI, JWT_ISSUER and JWT_AUDIENCE go together/);
     assert.throws(() => loadConfig({ WEBHOOK_SIGNING_SECRETS: secret, REDIS_URL: "http://x" }), /REDIS_URL must use redis:/);
     assert.throws(() => loadConfig({ WEBHOOK_SIGNING_SECRETS: secret, MAX_BODY_BYTES: "1" }), /MAX_BODY_BYTES must be between/);
     try {
@@ -193,6 +194,8 @@ describe("deduplication across replicas with Redis", () => {
     const a = buildReceiver(config, { handler: async (e) => void handled.push("a:" + e.webhookId) });
     const b = buildReceiver(config, { handler: async (e) => void handled.push("b:" + e.webhookId), dedup: new RedisDedup(new Redis(url)) });
     try {
+      // As a load balancer would: traffic once both report ready (Redis connected).
+      for (const r of [a, b]) await waitFor("the receiver to be ready", async () => (await inject(r.app, { method: "GET", url: "/healthz" })).statusCode === 200);
       const d = delivery(envelope);
       const answers = await Promise.all([a, b, a, b].map((r) => inject(r.app, { method: "POST", url: "/webhooks/gemini", ...d })));
       assert.deepEqual(answers.map((x) => x.json().status).sort(), ["accepted", "duplicate", "duplicate", "duplicate"]);
@@ -225,14 +228,14 @@ describe("real deliveries from the emulator", () => {
     );
     await receiver.app.listen({ port, host: "127.0.0.1" });
     try {
-      const emit = (body: unknown) => fetch(`${emu.url}/emulator/v1/events`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+      const emit = (body: unknown) => admin(emu, "POST", "/events", body);
       await emit({ type: "batch.succeeded" });
       await emit({ type: "batch.failed", webhook_config: { uris: [`${base}/webhooks/gemini/dynamic`], user_metadata: { team: "evals" } } });
       await waitFor("two processed events", () => handled.length === 2);
       const dynamic = handled.find((e) => e.kind === "dynamic")!;
       assert.deepEqual(dynamic.userMetadata, { team: "evals" });
       assert.equal(handled.find((e) => e.kind === "static")!.type, "batch.succeeded");
-      const statuses = ((await (await fetch(`${emu.url}/emulator/v1/deliveries`)).json()) as { deliveries: { status: string }[] }).deliveries.map((d) => d.status);
+      const statuses = ((await (await admin(emu, "GET", "/deliveries")).json()) as { deliveries: { status: string }[] }).deliveries.map((d) => d.status);
       assert.deepEqual(statuses, ["succeeded", "succeeded"]);
     } finally {
       await receiver.close();

@@ -4,6 +4,8 @@ import { EMULATOR_CLI } from "../../scripts/paths";
 
 export interface EmulatorProcess {
   url: string;
+  /** The `--api-key` it was started with, if any. */
+  apiKey?: string;
   child: ChildProcess;
   output: () => string;
 }
@@ -26,7 +28,8 @@ export async function spawnEmulator(args: string[]): Promise<EmulatorProcess> {
     child.stdout!.on("data", check);
     child.once("exit", (code) => reject(new Error(`emulator exited with ${code}:\n${output}`)));
   });
-  return { url, child, output: () => output };
+  const keyAt = args.indexOf("--api-key");
+  return { url, apiKey: keyAt >= 0 ? args[keyAt + 1] : undefined, child, output: () => output };
 }
 
 export async function kill(proc: EmulatorProcess, signal: NodeJS.Signals): Promise<void> {

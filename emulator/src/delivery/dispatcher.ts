@@ -12,7 +12,7 @@ import { secretKey, signatureHeader } from "./hmac-signature";
 import type { JwtKeys } from "./jwt-keys";
 import type { DeliveryQueue, DeliveryRow } from "./queue";
 import { nextAttemptAt } from "./retry-schedule";
-import { isAllowedTarget } from "./targets";
+import { guardedLookup, isAllowedTarget, Resolver } from "./targets";
 
 export interface DispatcherOptions {
   /** Real milliseconds a receiver has to answer 2xx (default 10 000). */
@@ -21,6 +21,8 @@ export interface DispatcherOptions {
   overallConcurrency: number;
   /** Hosts deliveries may go to besides loopback. */
   allowedHosts: string[];
+  /** Name resolution for delivery targets (default: the system's, `dns.lookup`). */
+  resolver?: Resolver;
 }
 
 interface Outcome {
@@ -49,7 +51,13 @@ export class Dispatcher {
     private readonly keys: JwtKeys,
     private readonly options: DispatcherOptions,
   ) {
-    this.#agent = new Agent({ connections: options.perEndpointConcurrency, keepAliveTimeout: 4_000, pipelining: 1 });
+    this.#agent = new Agent({
+      connections: options.perEndpointConcurrency,
+      keepAliveTimeout: 4_000,
+      pipelining: 1,
+      // The loopback rule is enforced on the address connected to, not only on the name.
+      connect: { lookup: guardedLookup(options.allowedHosts, options.resolver) },
+    });
   }
 
   start(): void {
@@ -196,7 +204,9 @@ export class Dispatcher {
         status === 429 || status === 503 ? parseRetryAfterMs(response.headers["retry-after"]) : undefined;
       return { status, error: status >= 200 && status < 300 ? null : `HTTP ${status}`, retryAfterMs };
     } catch (err) {
-      const e = err as { code?: string; message?: string };
+      const e = err as { code?: string; message?: string; cause?: { code?: string; message?: string } };
+      const refused = [e, e.cause].find((x) => x?.code === "ERR_EMULATOR_TARGET_NOT_ALLOWED");
+      if (refused) return { status: null, error: refused.message ?? "target not allowed" }; // fails for good, like the URL check
       return { status: null, error: `${e.code ?? "ERROR"}: ${e.message ?? "request failed"}` };
     }
   }

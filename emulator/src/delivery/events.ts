@@ -4,7 +4,10 @@
  */
 import { randomBytes } from "node:crypto";
 import { z } from "zod";
-import { isHttpUrl } from "gemini-webhooks-client/schema";
+import { isHttpUrl, MAX_URI_LENGTH } from "gemini-webhooks-client/schema";
+
+/** Echoed in every delivery of the job, so bounded like one. */
+export const MAX_USER_METADATA_BYTES = 16 * 1024;
 
 /**
  * All 9 types of the guide's catalog. Only the API's 7 are subscribable by static webhooks; the
@@ -30,10 +33,13 @@ export const PING_TYPE = "webhook.ping";
 
 export const WebhookConfigSchema = z.strictObject({
   uris: z
-    .array(z.string().refine(isHttpUrl, { message: "must be an absolute http(s) URL" }))
+    .array(z.string().max(MAX_URI_LENGTH, { message: `must be at most ${MAX_URI_LENGTH} characters` }).refine(isHttpUrl, { message: "must be an absolute http(s) URL" }))
     .min(1, { message: "must list at least one URI" })
     .max(10, { message: "must list at most 10 URIs" }),
-  user_metadata: z.record(z.string(), z.unknown()).optional(),
+  user_metadata: z
+    .record(z.string(), z.unknown())
+    .refine((m) => JSON.stringify(m).length <= MAX_USER_METADATA_BYTES, { message: `must serialise to at most ${MAX_USER_METADATA_BYTES} bytes of JSON` })
+    .optional(),
 });
 export type WebhookConfig = z.infer<typeof WebhookConfigSchema>;
 

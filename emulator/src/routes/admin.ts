@@ -18,9 +18,10 @@ function parseOrThrow<S extends z.ZodType>(schema: S, body: unknown, what: strin
 const CompleteJobSchema = z.strictObject({ name: z.string().min(1), outcome: z.string().min(1) });
 
 export function registerAdminRoutes(app: FastifyInstance, ctx: EmulatorContext): void {
-  app.get("/emulator/v1/healthz", async () => ({ ok: true }));
+  const admin = { config: { access: "admin" as const } };
+  app.get("/emulator/v1/healthz", { config: { access: "public" } }, async () => ({ ok: true }));
 
-  app.get("/emulator/v1/stats", async () => ({
+  app.get("/emulator/v1/stats", admin, async () => ({
     calls: ctx.metrics.calls,
     faults: ctx.faults.injected,
     webhooks: ctx.store.countWebhooks(),
@@ -29,20 +30,20 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: EmulatorContext):
     now: ctx.clock.iso(),
   }));
 
-  app.put("/emulator/v1/faults", async (request) => {
+  app.put("/emulator/v1/faults", admin, async (request) => {
     const faults = parseOrThrow(FaultConfigSchema, request.body, "fault configuration");
     ctx.faults.configure(faults);
     return { faults };
   });
 
   /** Emits an event: `{type, data?, webhook_config?}` → `{event_id, deliveries}`. */
-  app.post("/emulator/v1/events", async (request) => {
+  app.post("/emulator/v1/events", admin, async (request) => {
     const body = parseOrThrow(EmitEventRequestSchema, request.body, "event");
     return ctx.deliveries.emit(body.type, body.data, body.webhook_config);
   });
 
   /** Every delivery (filtered by `event_id` / `webhook_id`) with its attempts. */
-  app.get("/emulator/v1/deliveries", async (request) => {
+  app.get("/emulator/v1/deliveries", admin, async (request) => {
     const query = request.query as Record<string, unknown>;
     const pick = (k: string) => (typeof query[k] === "string" && query[k] !== "" ? (query[k] as string) : undefined);
     const rows = ctx.deliveries.queue.inspect({ eventId: pick("event_id"), webhookId: pick("webhook_id") });
@@ -68,7 +69,7 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: EmulatorContext):
   });
 
   /** Finishes a job: `{name: "batches/…", outcome: succeeded|failed|expired|cancelled}`. */
-  app.post("/emulator/v1/jobs::complete", async (request) => {
+  app.post("/emulator/v1/jobs::complete", admin, async (request) => {
     const { name, outcome } = parseOrThrow(CompleteJobSchema, request.body, "job completion");
     const result = ctx.jobs.complete(name, outcome);
     if ("error" in result) {
@@ -80,9 +81,9 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: EmulatorContext):
   });
 
   /** Retires the dynamic-webhook signing key; the old one stays published for the grace period. */
-  app.post("/emulator/v1/jwks::rotate", async () => ({ kid: await ctx.deliveries.keys.rotate() }));
+  app.post("/emulator/v1/jwks::rotate", admin, async () => ({ kid: await ctx.deliveries.keys.rotate() }));
 
-  app.get("/.well-known/jwks.json", async (_request, reply) => {
+  app.get("/.well-known/jwks.json", { config: { access: "public" } }, async (_request, reply) => {
     reply.header("cache-control", "public, max-age=300");
     return ctx.deliveries.keys.jwks();
   });

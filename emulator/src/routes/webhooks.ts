@@ -12,7 +12,6 @@ import {
   UpdateWebhookRequestSchema,
 } from "gemini-webhooks-client/schema";
 import { truncateSecret } from "gemini-webhooks-client";
-import { checkApiKey } from "../auth";
 import type { EmulatorContext } from "../context";
 import type { RouteName } from "../faults";
 import { GoogleApiError, invalidArgument, methodNotAllowed, notFound } from "../google-error";
@@ -80,10 +79,6 @@ function bodyOrEmpty(request: FastifyRequest): unknown {
 }
 
 export function registerWebhookRoutes(app: FastifyInstance, ctx: EmulatorContext): void {
-  // The key is checked before the body is even parsed, as Google's front end does.
-  app.addHook("onRequest", async (request) => {
-    if (request.url.startsWith("/v1beta/")) checkApiKey(request.headers["x-goog-api-key"], ctx.apiKey);
-  });
   const handlers: Record<RouteName, Handler> = {
     create: (request) => {
       const body = parseRequestBody(CreateWebhookRequestSchema, request.body, knownFieldsOf(CreateWebhookRequestSchema));
