@@ -2,3 +2,4 @@
 export { buildEmulatorApp, startEmulator } from "./app";
 export type { BuiltEmulator, EmulatorOptions, RunningEmulator } from "./app";
 export type { FaultConfigInput, FaultRule, RouteName } from "./faults";
+export type { Resolver } from "./delivery/targets";

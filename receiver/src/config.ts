@@ -74,7 +74,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ReceiverConfig
   }
   const jwksUri = url(env, "JWKS_URI", ["http:", "https:"]);
   // Keys fetched in clear text can be swapped on the way: only loopback, or an explicit opt-in.
-  if (jwksUri && new URL(jwksUri).protocol === "http:" && !isLoopback(new URL(jwksUri).hostname) && !boolean(env, "JWKS_ALLOW_HTTP", false)) {
+  const allowHttp = boolean(env, "JWKS_ALLOW_HTTP", false);
+  if (jwksUri && new URL(jwksUri).protocol === "http:" && !isLoopback(new URL(jwksUri).hostname) && !allowHttp) {
     throw new ConfigError("JWKS_URI uses http: on a host other than loopback; use https:, or set JWKS_ALLOW_HTTP=true for a trusted network (e.g. a local emulator reached through the Docker gateway)");
   }
   const issuer = env.JWT_ISSUER?.trim();

@@ -67,7 +67,11 @@ export async function verifyDynamicDelivery(
     }));
   } catch (err) {
     if (err instanceof WebhookVerificationError) throw err;
-    if (err instanceof joseErrors.JWTClaimValidationFailed) throw new WebhookVerificationError("unauthorized_jwt", `${err.code} claim ${err.claim}: ${err.reason}`);
+    // Claim failures (JWTClaimValidationFailed, JWTExpired) name the claim.
+    if (err instanceof joseErrors.JOSEError && "claim" in err) {
+      const { claim, reason } = err as joseErrors.JWTClaimValidationFailed;
+      throw new WebhookVerificationError("unauthorized_jwt", `${err.code} claim ${claim}: ${reason}`);
+    }
     const code = err instanceof joseErrors.JOSEError ? err.code : "ERR_JWT_INVALID";
     throw new WebhookVerificationError("unauthorized_jwt", code);
   }
