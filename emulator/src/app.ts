@@ -18,6 +18,9 @@ import { registerJobRoutes } from "./routes/jobs";
 import { registerWebhookRoutes } from "./routes/webhooks";
 import { EmulatorStore } from "./store";
 
+/** The API versions served, the same under each. */
+export const API_VERSIONS = ["v1beta", "v1"] as const;
+
 export interface EmulatorOptions {
   /** Directory of the SQLite database; omit (or `inMemory: true`) to keep state in memory. */
   dataDir?: string;
@@ -123,8 +126,16 @@ export function buildEmulatorApp(options: EmulatorOptions = {}): BuiltEmulator {
   });
 
   registerAccessControl(app, ctx.apiKey);
-  registerWebhookRoutes(app, ctx);
-  registerJobRoutes(app, ctx);
+  // One set of handlers and one store under every version the SDKs call: /v1 by default, /v1beta when asked.
+  for (const version of API_VERSIONS) {
+    app.register(
+      async (api) => {
+        registerWebhookRoutes(api, ctx);
+        registerJobRoutes(api, ctx);
+      },
+      { prefix: `/${version}` },
+    );
+  }
   registerAdminRoutes(app, ctx);
   app.addHook("onReady", async () => {
     deliveries.start(() => options.publicUrl ?? listeningOrigin(app, options.host));

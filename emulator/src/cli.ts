@@ -8,7 +8,7 @@ import { startEmulator } from "./app";
 
 const SERVE_HELP = `Usage: gemini-webhooks-emulator serve [options]
 
-Runs a local Gemini WebhookService (/v1beta/webhooks...) with signed deliveries.
+Runs a local Gemini WebhookService (/v1/webhooks and /v1beta/webhooks) with signed deliveries.
 
 Options (environment variable in brackets):
   --port N          port to listen on, 0 for any (default 8089) [GEMINI_EMULATOR_PORT]

@@ -66,10 +66,12 @@ describe("update and rotate validation", () => {
     assert.equal(status, 400);
     assert.match(body.error?.message ?? "", /Invalid value at 'state' \("DISABLED"\)\. Did you mean "disabled"\?/);
   });
-  test("state disabled_due_to_failed_deliveries cannot be set by a caller", async () => {
-    const { status, body } = await call("PATCH", `/v1beta/webhooks/${existingId}`, { state: "disabled_due_to_failed_deliveries" });
-    assert.equal(status, 400);
-    assert.match(body.error?.message ?? "", /set by the service only/);
+  test("state disabled_due_to_failed_deliveries may be set, as the SDKs' update type allows", async () => {
+    const made = (await call("POST", "/v1beta/webhooks", VALID)).body.id as string;
+    const { status, body } = await call("PATCH", `/v1beta/webhooks/${made}`, { state: "disabled_due_to_failed_deliveries" });
+    assert.equal(status, 200);
+    assert.equal(body.state, "disabled_due_to_failed_deliveries");
+    assert.equal((await call("DELETE", `/v1beta/webhooks/${made}`)).status, 200);
   });
   test("unknown update_mask field", async () => {
     const { status, body } = await call("PATCH", `/v1beta/webhooks/${existingId}?update_mask=colour`, { name: "x" });
@@ -92,6 +94,39 @@ describe("update and rotate validation", () => {
     const { status, body } = await call("POST", `/v1beta/webhooks/${existingId}:ping`, { hello: 1 });
     assert.equal(status, 400);
     assert.match(body.error?.message ?? "", /Unknown name "hello"/);
+  });
+});
+
+describe("field masks and JSON as Google's APIs behave", () => {
+  test("update_mask paths may be camelCase (the proto3 JSON mapping of FieldMask), and updateMask is the same parameter", async () => {
+    const made = (await call("POST", "/v1beta/webhooks", VALID)).body.id as string;
+    const camel = await call("PATCH", `/v1beta/webhooks/${made}?update_mask=subscribedEvents`, { subscribed_events: ["video.generated"], name: "ignored" });
+    assert.equal(camel.status, 200);
+    assert.deepEqual(camel.body.subscribed_events, ["video.generated"]);
+    assert.equal(camel.body.name, "n", "a field outside the mask is left alone");
+    const param = await call("PATCH", `/v1beta/webhooks/${made}?updateMask=name`, { name: "renamed" });
+    assert.equal(param.body.name, "renamed");
+    await call("DELETE", `/v1beta/webhooks/${made}`);
+  });
+  test("a masked field the body leaves out is cleared (AIP-134); a required one cannot be", async () => {
+    const made = (await call("POST", "/v1beta/webhooks", VALID)).body.id as string;
+    const cleared = await call("PATCH", `/v1beta/webhooks/${made}?update_mask=name`, {});
+    assert.equal(cleared.status, 200);
+    assert.equal(cleared.body.name, undefined, "name is cleared (and omitted, as an unset field)");
+    const required = await call("PATCH", `/v1beta/webhooks/${made}?update_mask=uri,name`, { name: "x" });
+    assert.equal(required.status, 400);
+    assert.match(required.body.error?.message ?? "", /update_mask': uri named but absent from the body/);
+    await call("DELETE", `/v1beta/webhooks/${made}`);
+  });
+  test("an empty list is {} (empty repeated fields are omitted)", async () => {
+    const { app: empty } = buildEmulatorApp({ inMemory: true, apiKey: KEY });
+    try {
+      const response = await inject(empty, { method: "GET", url: "/v1/webhooks", headers: { "x-goog-api-key": KEY } });
+      assert.equal(response.statusCode, 200);
+      assert.equal(response.body, "{}");
+    } finally {
+      await empty.close();
+    }
   });
 });
 
@@ -121,9 +156,24 @@ describe("ids, methods, paths and keys", () => {
     assert.equal(status, 405);
     assert.equal(body.error?.code, 405);
   });
-  test("the guide's /v1 path is not served (the wire follows /v1beta)", async () => {
-    const { status } = await call("GET", "/v1/webhooks");
-    assert.equal(status, 404);
+  test("/v1 (the SDKs' default) and /v1beta serve the same handlers and the same store", async () => {
+    const made = (await call("POST", "/v1/webhooks", { ...VALID, name: "via-v1" })).body.id as string;
+    const viaBeta = await call("GET", `/v1beta/webhooks/${made}`);
+    assert.equal(viaBeta.status, 200);
+    assert.equal(viaBeta.body.name, "via-v1");
+    assert.equal((await call("DELETE", `/v1/webhooks/${made}`)).status, 200);
+    assert.equal((await call("GET", `/v1beta/webhooks/${made}`)).status, 404);
+  });
+  test("the guide's prose spellings get an error naming the SDKs' spelling", async () => {
+    const rotate = await call("POST", `/v1/webhooks/${existingId}/rotate_secret`, { revocation_behavior: "revoke_previous_secrets_after_h24" });
+    assert.equal(rotate.status, 404);
+    assert.match(rotate.body.error?.message ?? "", new RegExp(`POST /v1/webhooks/${existingId}:rotateSigningSecret`));
+    const colon = await call("POST", `/v1beta/webhooks/${existingId}:rotate_secret`, {});
+    assert.equal(colon.status, 404);
+    assert.match(colon.body.error?.message ?? "", /Did you mean ".*:rotateSigningSecret"\?/);
+    const batch = await call("POST", "/v1/models/gemini-3-flash-preview:batchCreate", { batch: {} });
+    assert.equal(batch.status, 404);
+    assert.match(batch.body.error?.message ?? "", /models\/gemini-3-flash-preview:batchGenerateContent/);
   });
   test("a missing key is 403 PERMISSION_DENIED, before the body is read", async () => {
     const response = await inject(app, { method: "POST", url: "/v1beta/webhooks", payload: "{bad" , headers: { "content-type": "application/json" } });

@@ -70,9 +70,12 @@ function interactionJson(job: JobRow): Record<string, unknown> {
 }
 
 export function registerJobRoutes(app: FastifyInstance, ctx: EmulatorContext): void {
-  app.post("/v1beta/models/:modelAction", async (request) => {
+  app.post("/models/:modelAction", async (request) => {
     const { modelAction } = request.params as { modelAction: string };
     const [model, action] = modelAction.split(":");
+    if (action === "batchCreate") {
+      throw notFound(`Method "batchCreate" not found on models. Batches are created with models/${model}:batchGenerateContent (the SDKs' batches.create).`);
+    }
     if (action !== "batchGenerateContent") throw notFound(`Method "${action ?? ""}" is not emulated for models.`);
     const parsed = BatchRequestSchema.safeParse(request.body);
     if (!parsed.success) throw invalidArgument(`Invalid value at 'batch': the request body must hold a "batch" object.`);
@@ -85,13 +88,13 @@ export function registerJobRoutes(app: FastifyInstance, ctx: EmulatorContext): v
     return batchJson(job);
   });
 
-  app.get("/v1beta/batches/:id", async (request) => {
+  app.get("/batches/:id", async (request) => {
     const job = ctx.jobs.get(`batches/${(request.params as { id: string }).id}`);
     if (!job) throw notFound(`Batch not found.`);
     return batchJson(job);
   });
 
-  app.post("/v1beta/interactions", async (request) => {
+  app.post("/interactions", async (request) => {
     const body = (request.body ?? {}) as Record<string, unknown>;
     if (typeof body.model !== "string" && typeof body.agent !== "string") {
       throw invalidArgument(`Field 'model' is required.`);
@@ -104,7 +107,7 @@ export function registerJobRoutes(app: FastifyInstance, ctx: EmulatorContext): v
     return interactionJson(job);
   });
 
-  app.get("/v1beta/interactions/:id", async (request) => {
+  app.get("/interactions/:id", async (request) => {
     const job = ctx.jobs.get(`interactions/${(request.params as { id: string }).id}`);
     if (!job) throw notFound(`Interaction not found.`);
     return interactionJson(job);

@@ -1,4 +1,4 @@
-/** The WebhookService REST surface under `/v1beta/webhooks`, exactly as the API reference defines it. */
+/** The WebhookService REST surface under `/{v1,v1beta}/webhooks`, exactly as the API reference and the SDKs define it. */
 import { randomBytes } from "node:crypto";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import {
@@ -41,6 +41,10 @@ export function webhookToJson(ctx: EmulatorContext, row: WebhookRow): Record<str
     create_time: ctx.clock.iso(row.createTime),
     update_time: ctx.clock.iso(row.updateTime),
   };
+}
+
+function snakeCase(path: string): string {
+  return path.replace(/[A-Z]/g, (c) => "_" + c.toLowerCase());
 }
 
 function encodePageToken(seq: number): string {
@@ -105,27 +109,32 @@ export function registerWebhookRoutes(app: FastifyInstance, ctx: EmulatorContext
       const after = typeof query.page_token === "string" && query.page_token !== "" ? decodePageToken(query.page_token) : 0;
       const rows = ctx.store.listWebhooks(after, pageSize + 1);
       const page = rows.slice(0, pageSize);
-      const body: Record<string, unknown> = { webhooks: page.map((row) => webhookToJson(ctx, row)) };
+      // Google omits empty repeated fields: no webhooks is `{}`.
+      const body: Record<string, unknown> = page.length ? { webhooks: page.map((row) => webhookToJson(ctx, row)) } : {};
       if (rows.length > pageSize) body.next_page_token = encodePageToken(page[page.length - 1].seq);
       return { body };
     },
     update: (request, id) => {
       const current = requireWebhook(ctx, id);
       const body = parseRequestBody(UpdateWebhookRequestSchema, request.body, knownFieldsOf(UpdateWebhookRequestSchema));
-      const maskParam = (request.query as Record<string, unknown>).update_mask;
+      const query = request.query as Record<string, unknown>;
+      const maskParam = query.update_mask ?? query.updateMask; // proto3 JSON: either spelling
       let fields: string[] = UPDATABLE_FIELDS.filter((f) => body[f] !== undefined);
       if (typeof maskParam === "string" && maskParam.trim() !== "") {
-        const mask = maskParam.split(",").map((f) => f.trim());
+        // FieldMask paths may be snake_case or lowerCamelCase (the proto3 JSON mapping).
+        const mask = [...new Set(maskParam.split(",").map((f) => f.trim()).filter(Boolean).map(snakeCase))];
         const unknown = mask.filter((f) => !(UPDATABLE_FIELDS as readonly string[]).includes(f));
         if (unknown.length > 0) {
           throw invalidArgument(
             `Invalid value at 'update_mask': unknown field(s) ${unknown.join(", ")}; valid: ${UPDATABLE_FIELDS.join(", ")}.`,
           );
         }
-        fields = fields.filter((f) => mask.includes(f));
-      }
-      if (body.state === "disabled_due_to_failed_deliveries") {
-        throw invalidArgument(`Invalid value at 'state': "disabled_due_to_failed_deliveries" is set by the service only.`);
+        // AIP-134: a masked field the body leaves out is cleared — only the optional name can be.
+        const required = mask.filter((f) => f !== "name" && body[f as keyof typeof body] === undefined);
+        if (required.length > 0) {
+          throw invalidArgument(`Invalid value at 'update_mask': ${required.join(", ")} named but absent from the body; a required field cannot be cleared.`);
+        }
+        fields = mask;
       }
       const patch: Parameters<typeof ctx.store.updateWebhook>[1] = {};
       if (fields.includes("name")) patch.name = body.name ?? null;
@@ -186,12 +195,12 @@ export function registerWebhookRoutes(app: FastifyInstance, ctx: EmulatorContext
     return reply.code(result.status ?? 200).send(result.body);
   };
 
-  app.post("/v1beta/webhooks", (req, reply) => run("create", req, reply));
-  app.get("/v1beta/webhooks", (req, reply) => run("list", req, reply));
+  app.post("/webhooks", (req, reply) => run("create", req, reply));
+  app.get("/webhooks", (req, reply) => run("list", req, reply));
   // `{id}` and `{id}:verb` share one path segment: split on the first colon.
   app.route({
     method: ["GET", "PATCH", "DELETE", "POST", "PUT"],
-    url: "/v1beta/webhooks/:target",
+    url: "/webhooks/:target",
     handler: (req, reply) => {
       const target = (req.params as { target: string }).target;
       const colon = target.indexOf(":");
@@ -204,7 +213,8 @@ export function registerWebhookRoutes(app: FastifyInstance, ctx: EmulatorContext
         return run(route, req, reply, id);
       }
       if (verb !== "ping" && verb !== "rotateSigningSecret") {
-        throw notFound(`Method "${verb}" not found on webhooks. Valid custom methods: ping, rotateSigningSecret.`);
+        const hint = verb.toLowerCase().includes("rotate") ? ` Did you mean "${id}:rotateSigningSecret"?` : "";
+        throw notFound(`Method "${verb}" not found on webhooks. Valid custom methods: ping, rotateSigningSecret.${hint}`);
       }
       if (req.method !== "POST") throw methodNotAllowed(req.method, path);
       return run(verb, req, reply, id);
@@ -212,9 +222,14 @@ export function registerWebhookRoutes(app: FastifyInstance, ctx: EmulatorContext
   });
   app.route({
     method: ["PUT", "PATCH", "DELETE"],
-    url: "/v1beta/webhooks",
+    url: "/webhooks",
     handler: (req) => {
-      throw methodNotAllowed(req.method, "/v1beta/webhooks");
+      throw methodNotAllowed(req.method, req.url.split("?")[0]);
     },
+  });
+  // The guide's curl spelling; no SDK sends it, and the API does not serve it.
+  app.post("/webhooks/:id/rotate_secret", (req) => {
+    const { id } = req.params as { id: string };
+    throw notFound(`The requested URL ${req.url.split("?")[0]} was not found on this server. Secrets are rotated with POST ${req.url.split("/webhooks/")[0]}/webhooks/${id}:rotateSigningSecret (the SDKs' webhooks.rotateSigningSecret).`);
   });
 }
