@@ -12,6 +12,8 @@ import { backoffDelayMs, DEFAULT_RETRY_POLICY, parseRetryAfterMs, RetryPolicy, s
 import {
   API_REVISION,
   CreateWebhookRequest,
+  apiRoot,
+  DEFAULT_API_VERSION,
   DEFAULT_BASE_URL,
   EmptyResponseSchema,
   GoogleErrorBodySchema,
@@ -27,8 +29,18 @@ import {
 } from "./schema";
 
 export interface WebhooksClientOptions {
-  /** API root including the version, e.g. `https://generativelanguage.googleapis.com/v1beta`. */
+  /**
+   * The service's origin, as the SDKs take it (default `https://generativelanguage.googleapis.com`);
+   * a URL that already ends in a version (`…/v1beta`) is used as the API root.
+   */
   baseUrl?: string;
+  /** Appended to an origin `baseUrl` (default `v1beta`, as the API reference documents). */
+  apiVersion?: string;
+  /**
+   * Called when the service rejects the key (`API_KEY_INVALID`): a different key returned here is
+   * used from then on and the call is retried once. For keys rotated since they were configured.
+   */
+  replacementApiKey?: () => string | undefined;
   apiKey?: string;
   connectTimeoutMs?: number;
   headersTimeoutMs?: number;
@@ -72,7 +84,8 @@ export async function closeAllPools(): Promise<void> {
 
 export class WebhooksClient {
   readonly baseUrl: string;
-  readonly #apiKey: string | undefined;
+  #apiKey: string | undefined;
+  readonly #replacementApiKey?: () => string | undefined;
   readonly #origin: string;
   readonly #basePath: string;
   readonly #retry: RetryPolicy;
@@ -82,14 +95,15 @@ export class WebhooksClient {
   readonly #onAttempt?: WebhooksClientOptions["onAttempt"];
 
   constructor(options: WebhooksClientOptions = {}) {
-    this.baseUrl = (options.baseUrl ?? DEFAULT_BASE_URL).replace(/\/+$/, "");
-    const url = new URL(this.baseUrl);
+    const url = new URL((options.baseUrl ?? DEFAULT_BASE_URL).trim());
     if (url.protocol !== "http:" && url.protocol !== "https:") {
       throw new TypeError(`baseUrl must be an http(s) URL, got protocol ${url.protocol}`);
     }
+    this.baseUrl = apiRoot(url.href, options.apiVersion ?? DEFAULT_API_VERSION);
     this.#origin = url.origin;
-    this.#basePath = url.pathname.replace(/\/+$/, "");
+    this.#basePath = new URL(this.baseUrl).pathname.replace(/\/+$/, "");
     this.#apiKey = options.apiKey;
+    this.#replacementApiKey = options.replacementApiKey;
     this.#retry = { ...DEFAULT_RETRY_POLICY, ...options.retry };
     this.#connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
     this.#headersTimeoutMs = options.headersTimeoutMs ?? 30_000;
@@ -180,6 +194,14 @@ export class WebhooksClient {
     return { ...fresh, new_signing_secret: secret };
   }
 
+  /** True when a replacement key different from the rejected one is now in use. */
+  #swapKey(): boolean {
+    const next = this.#replacementApiKey?.();
+    if (!next || next === this.#apiKey) return false;
+    this.#apiKey = next;
+    return true;
+  }
+
   async #call<S extends z.ZodType>(
     spec: RequestSpec,
     schema: S,
@@ -202,6 +224,7 @@ export class WebhooksClient {
         }
         error = this.#httpError(spec, response);
         retryAfterMs = parseRetryAfterMs(response.headers["retry-after"]);
+        if (error.reason === "API_KEY_INVALID" && this.#swapKey()) continue; // the rejected key was never acted on
       } catch (cause) {
         if (cause instanceof GeminiApiError) throw cause;
         error = networkError(spec, cause);

@@ -16,7 +16,10 @@ export type { RetryPolicy } from "./retry";
 export { truncateSecret, truncatedMatches } from "./truncated-secret";
 export {
   API_REVISION,
+  API_VERSIONS,
+  DEFAULT_API_VERSION,
   DEFAULT_BASE_URL,
+  apiRoot,
   EVENT_TYPES,
   LIST_PAGE_SIZE_DEFAULT,
   LIST_PAGE_SIZE_MAX,
@@ -30,6 +33,7 @@ export {
   isHttpUrl,
 } from "./schema";
 export type {
+  ApiVersion,
   CreateWebhookRequest,
   EventType,
   GoogleErrorBody,

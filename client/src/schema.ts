@@ -130,4 +130,18 @@ export const ROTATION_GRACE_MS = 24 * 60 * 60 * 1000;
 export const LIST_PAGE_SIZE_DEFAULT = 50;
 export const LIST_PAGE_SIZE_MAX = 1000;
 export const API_REVISION = "2026-05-20";
-export const DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com/v1beta";
+/** Google's origin; the SDKs take an origin plus an API version, and so does this client. */
+export const DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com";
+/** The version the API reference documents (the SDKs default to v1; the service answers both). */
+export const DEFAULT_API_VERSION = "v1beta";
+export const API_VERSIONS = ["v1beta", "v1"] as const;
+export type ApiVersion = (typeof API_VERSIONS)[number];
+
+/**
+ * The API root requests go to: `baseUrl` as given when its path already names a version
+ * (`…/v1beta`, `…/v1`), else `baseUrl` + `/` + `apiVersion`, as the SDKs build it.
+ */
+export function apiRoot(baseUrl: string, apiVersion: string = DEFAULT_API_VERSION): string {
+  const trimmed = baseUrl.replace(/\/+$/, "");
+  return /\/v\d+(?:(?:alpha|beta)\d*)?$/.test(new URL(trimmed).pathname) ? trimmed : `${trimmed}/${apiVersion}`;
+}

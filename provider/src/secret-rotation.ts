@@ -1,5 +1,6 @@
 /** `gemini:SecretRotation`: rotates a webhook's signing secret whenever `rotationKey` changes. */
 import * as pulumi from "@pulumi/pulumi";
+import { assertApiKeyIsSecret } from "./api-key-guard";
 import rotationShim = require("./rotation-shim");
 import { withSecretOutputs } from "./webhook";
 
@@ -28,6 +29,7 @@ export class SecretRotation extends pulumi.dynamic.Resource {
   declare readonly superseded: pulumi.Output<boolean>;
 
   constructor(resourceName: string, args: SecretRotationArgs, opts?: pulumi.CustomResourceOptions) {
+    assertApiKeyIsSecret();
     super(
       rotationShim,
       resourceName,

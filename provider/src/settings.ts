@@ -1,12 +1,15 @@
 /**
- * Where the provider finds its API key and base URL: stack config `gemini:apiKey` / `gemini:baseUrl`
- * (read in `configure`, never captured into state), then the environment.
+ * Where the provider finds its API key, base URL and API version — in the SDKs' terms: stack config
+ * `gemini:apiKey`, `gemini:baseUrl` (an origin), `gemini:apiVersion`, read in `configure` and never
+ * captured into state; then the environment variables the SDKs read.
  */
-import { API_KEY_HELP, GeminiConfigError } from "gemini-webhooks-client";
-import { DEFAULT_BASE_URL, isHttpUrl } from "gemini-webhooks-client";
+import { API_KEY_HELP, API_VERSIONS, apiRoot, DEFAULT_API_VERSION, DEFAULT_BASE_URL, GeminiConfigError, isHttpUrl } from "gemini-webhooks-client";
 
 export interface ProviderSettings {
   apiKey?: string;
+  /** Where the key came from, for error messages that name the fix. */
+  apiKeySource?: "gemini:apiKey" | "GEMINI_API_KEY" | "GOOGLE_API_KEY";
+  /** The API root: origin + version. */
   baseUrl: string;
 }
 
@@ -19,15 +22,28 @@ function nonEmpty(value: string | undefined): string | undefined {
 }
 
 export function resolveSettings(config: ConfigSource | undefined, env: NodeJS.ProcessEnv = process.env): ProviderSettings {
-  const apiKey =
-    nonEmpty(config?.get("gemini:apiKey")) ?? nonEmpty(env.GEMINI_API_KEY) ?? nonEmpty(env.GOOGLE_API_KEY);
-  const fromConfig = nonEmpty(config?.get("gemini:baseUrl"));
-  const baseUrl = fromConfig ?? nonEmpty(env.GEMINI_BASE_URL) ?? DEFAULT_BASE_URL;
-  if (!isHttpUrl(baseUrl)) {
-    const where = fromConfig ? "gemini:baseUrl" : "GEMINI_BASE_URL";
-    throw new GeminiConfigError(`${where} must be an absolute http(s) URL such as ${DEFAULT_BASE_URL}, got ${JSON.stringify(baseUrl)}`);
+  const keys: [ProviderSettings["apiKeySource"], string | undefined][] = [
+    ["gemini:apiKey", nonEmpty(config?.get("gemini:apiKey"))],
+    ["GEMINI_API_KEY", nonEmpty(env.GEMINI_API_KEY)],
+    ["GOOGLE_API_KEY", nonEmpty(env.GOOGLE_API_KEY)],
+  ];
+  const [apiKeySource, apiKey] = keys.find(([, v]) => v !== undefined) ?? [undefined, undefined];
+
+  // GOOGLE_GEMINI_BASE_URL is the SDKs' variable; GEMINI_BASE_URL is this provider's older name.
+  const urls: [string, string | undefined][] = [
+    ["gemini:baseUrl", nonEmpty(config?.get("gemini:baseUrl"))],
+    ["GOOGLE_GEMINI_BASE_URL", nonEmpty(env.GOOGLE_GEMINI_BASE_URL)],
+    ["GEMINI_BASE_URL", nonEmpty(env.GEMINI_BASE_URL)],
+  ];
+  const [urlSource, baseUrl] = urls.find(([, v]) => v !== undefined) ?? ["default", DEFAULT_BASE_URL];
+  if (!isHttpUrl(baseUrl!)) {
+    throw new GeminiConfigError(`${urlSource} must be an absolute http(s) URL such as ${DEFAULT_BASE_URL} (an origin; a URL ending in /v1beta or /v1 also works), got ${JSON.stringify(baseUrl)}`);
   }
-  return { apiKey, baseUrl: baseUrl.replace(/\/+$/, "") };
+  const apiVersion = nonEmpty(config?.get("gemini:apiVersion")) ?? DEFAULT_API_VERSION;
+  if (!(API_VERSIONS as readonly string[]).includes(apiVersion)) {
+    throw new GeminiConfigError(`gemini:apiVersion must be one of ${API_VERSIONS.join(", ")}, got ${JSON.stringify(apiVersion)}`);
+  }
+  return { apiKey, apiKeySource, baseUrl: apiRoot(baseUrl!, apiVersion) };
 }
 
 /** The error for a call that needs a key when none is configured. */

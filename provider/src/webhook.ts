@@ -1,5 +1,6 @@
 /** `gemini:Webhook`: a Gemini API webhook, its signing secret an encrypted output. */
 import * as pulumi from "@pulumi/pulumi";
+import { assertApiKeyIsSecret } from "./api-key-guard";
 import webhookShim = require("./webhook-shim");
 
 export interface WebhookArgs {
@@ -37,6 +38,7 @@ export class Webhook extends pulumi.dynamic.Resource {
   declare readonly updateTime: pulumi.Output<string | null>;
 
   constructor(resourceName: string, args: WebhookArgs, opts?: pulumi.CustomResourceOptions) {
+    assertApiKeyIsSecret();
     super(
       webhookShim,
       resourceName,

@@ -113,9 +113,18 @@ describe("a missing key", () => {
 
 describe("settings", () => {
   test("config before env, env fallbacks, a bad base URL names its source", () => {
-    assert.deepEqual(resolveSettings({ get: () => undefined }, { GOOGLE_API_KEY: "g" }), { apiKey: "g", baseUrl: "https://generativelanguage.googleapis.com/v1beta" });
+    assert.deepEqual(resolveSettings({ get: () => undefined }, { GOOGLE_API_KEY: "g" }), { apiKey: "g", apiKeySource: "GOOGLE_API_KEY", baseUrl: "https://generativelanguage.googleapis.com/v1beta" });
     assert.equal(resolveSettings({ get: (k) => (k === "gemini:apiKey" ? "c" : undefined) }, { GEMINI_API_KEY: "e" }).apiKey, "c");
     assert.throws(() => resolveSettings({ get: (k) => (k === "gemini:baseUrl" ? "ftp://x" : undefined) }, {}), /gemini:baseUrl must be an absolute http\(s\) URL/);
     assert.throws(() => resolveSettings(undefined, { GEMINI_BASE_URL: "nope" }), /GEMINI_BASE_URL must be/);
+  });
+  test("base URLs in the SDKs' terms: an origin gets the API version; a URL ending in a version is kept; GOOGLE_GEMINI_BASE_URL is read", () => {
+    const config = (values: Record<string, string>) => ({ get: (k: string) => values[k] });
+    assert.equal(resolveSettings(config({ "gemini:baseUrl": "http://127.0.0.1:8089" }), {}).baseUrl, "http://127.0.0.1:8089/v1beta");
+    assert.equal(resolveSettings(config({ "gemini:baseUrl": "http://127.0.0.1:8089/", "gemini:apiVersion": "v1" }), {}).baseUrl, "http://127.0.0.1:8089/v1");
+    assert.equal(resolveSettings(config({ "gemini:baseUrl": "http://127.0.0.1:8089/v1beta" }), {}).baseUrl, "http://127.0.0.1:8089/v1beta");
+    assert.equal(resolveSettings(config({ "gemini:baseUrl": "http://127.0.0.1:8089/v1", "gemini:apiVersion": "v1beta" }), {}).baseUrl, "http://127.0.0.1:8089/v1");
+    assert.equal(resolveSettings(undefined, { GOOGLE_GEMINI_BASE_URL: "https://proxy.example/gemini", GEMINI_BASE_URL: "https://old.example" }).baseUrl, "https://proxy.example/gemini/v1beta");
+    assert.throws(() => resolveSettings(config({ "gemini:apiVersion": "V1" }), {}), /gemini:apiVersion must be one of v1beta, v1, got "V1"/);
   });
 });

@@ -18,7 +18,13 @@ export function apiClient(): WebhooksClient {
   if (!client) {
     const current = settings ?? resolveSettings(undefined);
     if (!current.apiKey) throw missingApiKeyError();
-    client = new WebhooksClient({ baseUrl: current.baseUrl, apiKey: current.apiKey });
+    client = new WebhooksClient({
+      baseUrl: current.baseUrl,
+      apiKey: current.apiKey,
+      // refresh and destroy run with the config stored at the last `up`: after a key rotation the
+      // stored key is rejected, and the key in the environment (the one the user has now) is used.
+      replacementApiKey: () => resolveSettings(undefined).apiKey,
+    });
   }
   return client;
 }

@@ -3,19 +3,30 @@
  * process at call time. Never imported by a Pulumi program directly.
  */
 import type * as dynamic from "@pulumi/pulumi/dynamic";
+import { GeminiApiError, GeminiConfigError } from "gemini-webhooks-client";
 import { configure } from "./context";
 import * as rotation from "./rotation-provider";
 import * as webhook from "./webhook-provider";
 
-function provider(ops: {
-  check: dynamic.ResourceProvider["check"];
-  diff: dynamic.ResourceProvider["diff"];
-  create: dynamic.ResourceProvider["create"];
-  read: dynamic.ResourceProvider["read"];
-  update: dynamic.ResourceProvider["update"];
-  delete: dynamic.ResourceProvider["delete"];
-}): Required<Omit<dynamic.ResourceProvider, "configure">> {
-  return ops as Required<Omit<dynamic.ResourceProvider, "configure">>;
+type Ops = Required<Omit<dynamic.ResourceProvider, "configure">>;
+
+/** A rejected key gets the fix that fits Pulumi's operations, not only the generic one. */
+function explainAuth(err: unknown): never {
+  if (err instanceof GeminiApiError && err.reason === "API_KEY_INVALID") {
+    throw new GeminiConfigError(
+      `${err.message} If the key was rotated: \`pulumi refresh\` and \`pulumi destroy\` use the key stored with the provider at the last \`pulumi up\`; ` +
+        "set GEMINI_API_KEY to the current key for them (it is used when the stored key is rejected), or run `pulumi up` first.",
+    );
+  }
+  throw err;
+}
+
+function provider(ops: Ops): Ops {
+  const wrapped = {} as Record<string, unknown>;
+  for (const [name, op] of Object.entries(ops)) {
+    wrapped[name] = (...args: unknown[]) => Promise.resolve().then(() => (op as (...a: unknown[]) => unknown)(...args)).catch(explainAuth);
+  }
+  return wrapped as unknown as Ops;
 }
 
 export const webhookProvider = provider({
