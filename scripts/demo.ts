@@ -144,7 +144,7 @@ async function main(): Promise<void> {
     fresh: true,
     config: {
       "gemini:apiKey": { value: API_KEY, secret: true },
-      "gemini:baseUrl": { value: emulator.apiUrl },
+      "gemini:baseUrl": { value: emulator.url },
       receiverUrl: { value: receiverUrl },
     },
   });

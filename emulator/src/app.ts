@@ -150,9 +150,11 @@ export function buildEmulatorApp(options: EmulatorOptions = {}): BuiltEmulator {
 }
 
 /** `http://host:port` of a listening app (the default port before it listens). */
-function listeningOrigin(app: FastifyInstance, host = "127.0.0.1"): string {
+function listeningOrigin(app: FastifyInstance, bound = "127.0.0.1"): string {
   const address = app.server.address();
   const port = address !== null && typeof address === "object" ? address.port : 8089;
+  // Bound to every interface: clients on this machine reach it on loopback.
+  const host = bound === "0.0.0.0" ? "127.0.0.1" : bound === "::" ? "::1" : bound;
   return `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
 }
 

@@ -12,7 +12,9 @@ Runs a local Gemini WebhookService (/v1/webhooks and /v1beta/webhooks) with sign
 
 Options (environment variable in brackets):
   --port N          port to listen on, 0 for any (default 8089) [GEMINI_EMULATOR_PORT]
-  --host H          interface to bind (default 127.0.0.1) [GEMINI_EMULATOR_HOST]
+  --host H          interface to bind (default 127.0.0.1; 0.0.0.0 lets containers reach it) [GEMINI_EMULATOR_HOST]
+  --public-url URL  the origin tokens name as their issuer and clients use (default: where it listens;
+                    http://127.0.0.1:PORT when bound to all interfaces) [GEMINI_EMULATOR_PUBLIC_URL]
   --data-dir DIR    keep state in DIR/emulator.sqlite [GEMINI_EMULATOR_DATA_DIR]
   --in-memory       keep state in memory only (the default without --data-dir)
   --api-key KEY     accept only this x-goog-api-key (default: any non-empty key) [GEMINI_EMULATOR_API_KEY]
@@ -68,6 +70,7 @@ async function serve(argv: string[]): Promise<void> {
     options: {
       port: { type: "string" },
       host: { type: "string" },
+      "public-url": { type: "string" },
       "data-dir": { type: "string" },
       "in-memory": { type: "boolean" },
       "api-key": { type: "string" },
@@ -109,8 +112,13 @@ async function serve(argv: string[]): Promise<void> {
   if (values["in-memory"] && values["data-dir"]) throw new UsageError("--in-memory and --data-dir exclude each other");
   const apiKey = values["api-key"] ?? env.GEMINI_EMULATOR_API_KEY;
   if (apiKey !== undefined && apiKey.trim() === "") throw new UsageError("--api-key / GEMINI_EMULATOR_API_KEY must not be empty");
+  const publicUrl = values["public-url"] ?? env.GEMINI_EMULATOR_PUBLIC_URL;
+  if (publicUrl !== undefined && !/^https?:\/\/[^/?#]+\/?$/.test(publicUrl.trim())) {
+    throw new UsageError(`${values["public-url"] ? "--public-url" : "GEMINI_EMULATOR_PUBLIC_URL"} must be an http(s) origin such as http://127.0.0.1:8089, got ${JSON.stringify(publicUrl)}`);
+  }
   const emulator = await startEmulator({
     port,
+    publicUrl: publicUrl?.trim().replace(/\/$/, ""),
     host: values.host ?? env.GEMINI_EMULATOR_HOST ?? "127.0.0.1",
     dataDir: values["in-memory"] ? undefined : dataDir,
     inMemory: values["in-memory"] || !dataDir,

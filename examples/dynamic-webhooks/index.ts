@@ -1,18 +1,21 @@
 /**
  * Dynamic (per-job) webhooks: deploys the verifying receiver configured to check RS256 JWTs
- * against the Gemini JWKS. Jobs are not infrastructure: submit-batch.ts creates a batch whose
+ * against the Gemini JWKS. Jobs are not infrastructure: submit-batch.js creates a batch whose
  * `webhook_config` routes its events to this receiver.
  */
 import * as path from "node:path";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import { jwksAddress } from "./jwks-address";
 
 const config = new pulumi.Config();
 const baseImage = config.get("baseImage") ?? "node:24-bookworm-slim";
 const port = config.getNumber("port") ?? 8081;
 const publicUrl = config.get("publicUrl") ?? `http://127.0.0.1:${port}`;
-/** Google's service origin; the emulator's URL for local work. */
+/** Google's service origin, the tokens' issuer; the emulator's URL for local work. */
 const geminiOrigin = config.get("geminiOrigin") ?? "https://generativelanguage.googleapis.com";
+/** Where the container fetches the keys: computed from geminiOrigin unless set (see jwks-address.ts). */
+const jwks = jwksAddress(geminiOrigin, config.get("jwksUri"));
 /** The receiver package: its Dockerfile and the bundle the image copies (dist/image/receiver.js). */
 const receiverPackage = config.get("receiverContext") ?? path.dirname(require.resolve("gemini-webhooks-receiver/package.json"));
 
@@ -28,12 +31,8 @@ export const dynamicWebhookUrl = `${publicUrl}/webhooks/gemini/dynamic`;
 const container = new docker.Container("dynamic-receiver", {
   name: pulumi.interpolate`gemini-dynamic-receiver-${pulumi.getStack()}`,
   image: image.repoDigest,
-  envs: [
-    `JWKS_URI=${geminiOrigin}/.well-known/jwks.json`,
-    `JWT_ISSUER=${geminiOrigin}`,
-    `JWT_AUDIENCE=${dynamicWebhookUrl}`,
-    "PORT=8080",
-  ],
+  envs: [`JWKS_URI=${jwks.jwksUri}`, `JWT_ISSUER=${geminiOrigin}`, `JWT_AUDIENCE=${dynamicWebhookUrl}`, ...jwks.env, "PORT=8080"],
+  hosts: jwks.hosts,
   ports: [{ internal: 8080, external: port, ip: "127.0.0.1" }],
   restart: "unless-stopped",
   wait: true,
@@ -41,3 +40,4 @@ const container = new docker.Container("dynamic-receiver", {
 }, { deleteBeforeReplace: true });
 
 export const containerName = container.name;
+export const jwksUri = jwks.jwksUri;

@@ -4,35 +4,20 @@
  * read its metrics and logs. Needs a Docker engine: without one this suite fails, it never skips.
  */
 import assert from "node:assert/strict";
-import { execFileSync, spawnSync } from "node:child_process";
-import { join } from "node:path";
+import { spawnSync } from "node:child_process";
 import { startEmulator, RunningEmulator } from "gemini-webhooks-emulator";
 import { closeAllPools, WebhooksClient } from "gemini-webhooks-client";
 import { TEST_API_KEY } from "../support/emulator";
 import { LeakScanner } from "../support/leaks";
 import { waitFor } from "../support/receiver-stub";
 import { freePort } from "../../scripts/free-port";
-import { REPO_ROOT } from "../../scripts/paths";
+import { buildReceiverImage, docker, requireDocker } from "../support/docker";
 import { admin } from "../support/admin";
 
-const root = REPO_ROOT;
-const IMAGE = "gemini-webhooks-receiver:test";
 let containerId = "";
 let emulator: RunningEmulator;
 
-function docker(args: string[], input?: string): string {
-  return execFileSync("docker", args, { cwd: root, encoding: "utf8", input, stdio: ["pipe", "pipe", "pipe"], timeout: 300_000 }).trim();
-}
-
-beforeAll(() => {
-  const info = spawnSync("docker", ["info", "--format", "{{.ServerVersion}}"], { encoding: "utf8" });
-  if (info.status !== 0) {
-    throw new Error(
-      "The container suite needs a running Docker engine and none answered (`docker info` failed). " +
-        "Start one (e.g. `bash scripts/start-docker.sh`, which installs Debian's docker.io when missing) and run the tests again.",
-    );
-  }
-});
+beforeAll(requireDocker);
 
 afterAll(async () => {
   if (containerId) spawnSync("docker", ["rm", "-f", containerId]);
@@ -41,8 +26,7 @@ afterAll(async () => {
 });
 
 test("the image builds, runs as a non-root user, verifies real deliveries, and reports them in metrics and logs", async () => {
-  const baseImage = execFileSync("bash", [join(root, "scripts", "build-base-image.sh")], { encoding: "utf8" }).trim();
-  docker(["build", "-q", "--build-arg", `BASE_IMAGE=${baseImage}`, "-t", IMAGE, "receiver"]);
+  const IMAGE = buildReceiverImage();
   const config = JSON.parse(docker(["image", "inspect", IMAGE, "--format", "{{json .Config}}"])) as { User: string; Healthcheck?: { Test: string[] } };
   assert.equal(config.User, "10001:10001");
   assert.ok(config.Healthcheck?.Test.length, "the image has a HEALTHCHECK");

@@ -21,12 +21,12 @@ export function rawRequest(
     const started = Date.now();
     const socket = connect(port, "127.0.0.1");
     let answer = "";
-    let timer: NodeJS.Timeout | undefined;
+    const drip: { timer?: NodeJS.Timeout } = {};
     socket.setTimeout(options.timeoutMs ?? 60_000, () => socket.destroy());
     socket.on("data", (c) => (answer += c.toString("latin1")));
     socket.on("error", () => undefined);
     socket.on("close", () => {
-      if (timer) clearInterval(timer);
+      if (drip.timer) clearInterval(drip.timer);
       const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(answer)?.[1] ?? 0);
       resolve({ status, body: answer.slice(answer.indexOf("\r\n\r\n") + 4), ms: Date.now() - started });
     });
@@ -37,8 +37,8 @@ export function rawRequest(
     }
     let sent = 0;
     const stopAt = options.stopAfter ?? payload.length;
-    timer = setInterval(() => {
-      if (socket.destroyed || sent >= stopAt) return clearInterval(timer);
+    drip.timer = setInterval(() => {
+      if (socket.destroyed || sent >= stopAt) return clearInterval(drip.timer);
       socket.write(payload.subarray(sent, sent + 1));
       sent++;
     }, options.dripMs);
