@@ -2,6 +2,8 @@
  * The receiver's configuration from the environment. Invalid values stop start-up with a message
  * naming the variable; secrets are never echoed.
  */
+import { existsSync, readFileSync } from "node:fs";
+import { parseSecrets } from "./signing-keys";
 import { decodeSecrets } from "./verify-static";
 
 export interface ReceiverConfig {
@@ -9,6 +11,17 @@ export interface ReceiverConfig {
   host: string;
   /** Every secret to accept (several during a rotation's grace window). */
   signingSecrets: string[];
+  /** Where the secrets were read from, when from a file that can change (re-read on change and SIGHUP). */
+  signingSecretsFile?: string;
+  /** A module exporting `handle(event, meta)`: the server's handler (default: log each event). */
+  handlerModule?: string;
+  handlerConcurrency: number;
+  /** Backlog beyond which deliveries get 503 (the durable stream's length, or the in-memory queue's). */
+  queueMaxLength: number;
+  /** Durable mode: ms an event may stay unacknowledged before another replica takes it over. */
+  visibilityTimeoutMs: number;
+  /** Durable mode: runs of one event before it moves to the dead-letter stream. */
+  maxAttempts: number;
   toleranceSeconds: number;
   jwt?: {
     jwksUri: string;
@@ -63,15 +76,35 @@ function isLoopback(hostname: string): boolean {
   return host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): ReceiverConfig {
-  const signingSecrets = (env.WEBHOOK_SIGNING_SECRETS ?? "").split(/[\s,]+/).filter(Boolean);
-  if (signingSecrets.length > 0) {
+function secretsFrom(env: NodeJS.ProcessEnv): { signingSecrets: string[]; signingSecretsFile?: string } {
+  const file = env.WEBHOOK_SIGNING_SECRETS_FILE?.trim();
+  if (file && env.WEBHOOK_SIGNING_SECRETS?.trim()) {
+    throw new ConfigError("WEBHOOK_SIGNING_SECRETS and WEBHOOK_SIGNING_SECRETS_FILE exclude each other: set one");
+  }
+  const name = file ? "WEBHOOK_SIGNING_SECRETS_FILE" : "WEBHOOK_SIGNING_SECRETS";
+  let text = env.WEBHOOK_SIGNING_SECRETS ?? "";
+  if (file) {
+    try {
+      text = readFileSync(file, "utf8");
+    } catch (err) {
+      throw new ConfigError(`WEBHOOK_SIGNING_SECRETS_FILE: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? "error"})`);
+    }
+  }
+  const signingSecrets = parseSecrets(text);
+  if (signingSecrets.length > 0 || file) {
     try {
       decodeSecrets(signingSecrets);
     } catch (err) {
-      throw new ConfigError(`WEBHOOK_SIGNING_SECRETS: ${(err as Error).message}`);
+      throw new ConfigError(`${name}: ${(err as Error).message}`);
     }
   }
+  return { signingSecrets, ...(file ? { signingSecretsFile: file } : {}) };
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): ReceiverConfig {
+  const { signingSecrets, signingSecretsFile } = secretsFrom(env);
+  const handlerModule = env.HANDLER_MODULE?.trim() || undefined;
+  if (handlerModule && !existsSync(handlerModule)) throw new ConfigError(`HANDLER_MODULE: no file at ${handlerModule}`);
   const jwksUri = url(env, "JWKS_URI", ["http:", "https:"]);
   // Keys fetched in clear text can be swapped on the way: only loopback, or an explicit opt-in.
   const allowHttp = boolean(env, "JWKS_ALLOW_HTTP", false);
@@ -95,6 +128,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ReceiverConfig
     port: integer(env, "PORT", 8080, 0, 65535),
     host: env.HOST?.trim() || "0.0.0.0",
     signingSecrets,
+    ...(signingSecretsFile ? { signingSecretsFile } : {}),
+    ...(handlerModule ? { handlerModule } : {}),
+    handlerConcurrency: integer(env, "HANDLER_CONCURRENCY", 8, 1, 1024),
+    queueMaxLength: integer(env, "QUEUE_MAX_LENGTH", 100_000, 1, 100_000_000),
+    visibilityTimeoutMs: integer(env, "HANDLER_VISIBILITY_TIMEOUT_MS", 30_000, 100, 86_400_000),
+    maxAttempts: integer(env, "HANDLER_MAX_ATTEMPTS", 5, 1, 1000),
     toleranceSeconds: integer(env, "WEBHOOK_TIMESTAMP_TOLERANCE_SECONDS", 300, 1, 3600),
     jwt:
       jwtParts === 3

@@ -1,5 +1,5 @@
 /** Prometheus metrics of the receiver (prom-client), one registry per receiver instance. */
-import { Counter, Histogram, Registry } from "prom-client";
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
 
 export const OUTCOMES = [
   "verified",
@@ -22,6 +22,17 @@ export class ReceiverMetrics {
     labelNames: ["outcome", "kind"],
     registers: [this.registry],
   });
+  readonly processedTotal = new Counter({
+    name: "gemini_webhook_processed_total",
+    help: "Handler runs, by outcome: ok, failed (will be retried), dead_letter (given up).",
+    labelNames: ["outcome"],
+    registers: [this.registry],
+  });
+  readonly queueDepth = new Gauge({
+    name: "gemini_webhook_queue_depth",
+    help: "Events accepted and not yet handled (the durable stream's length in durable mode).",
+    registers: [this.registry],
+  });
   readonly processing = new Histogram({
     name: "gemini_webhook_processing_seconds",
     help: "Time from acceptance to the end of the handler.",
@@ -33,7 +44,26 @@ export class ReceiverMetrics {
   /** Label-bound children, so the hot path does no label hashing. */
   readonly #children = new Map<string, ReturnType<Counter["labels"]>>();
 
+  readonly #processedChildren = {
+    ok: this.processedTotal.labels({ outcome: "ok" }),
+    failed: this.processedTotal.labels({ outcome: "failed" }),
+    dead_letter: this.processedTotal.labels({ outcome: "dead_letter" }),
+  };
+
+  processed(outcome: "ok" | "failed" | "dead_letter"): void {
+    this.#processedChildren[outcome].inc();
+  }
+
+  /** The depth is read when metrics are scraped. */
+  trackDepth(read: () => Promise<number>): void {
+    const gauge = this.queueDepth;
+    (gauge as unknown as { collect: () => Promise<void> }).collect = async () => {
+      gauge.set(await read().catch(() => 0));
+    };
+  }
+
   constructor() {
+    for (const outcome of ["ok", "failed", "dead_letter"] as const) this.processedTotal.labels({ outcome }).inc(0);
     for (const outcome of OUTCOMES) {
       for (const kind of ["static", "dynamic"]) {
         const child = this.deliveries.labels({ outcome, kind });

@@ -7,31 +7,25 @@
 import Fastify, { FastifyInstance, FastifyReply, FastifyRequest, LogController } from "fastify";
 import Redis from "ioredis";
 import type { ReceiverConfig } from "./config";
-import { DedupStore, MemoryDedup, RedisDedup } from "./dedup";
+import { DedupStore, MemoryDedup } from "./dedup";
 import { WebhookVerificationError } from "./errors";
+import type { EventHandler, HandlerMeta, ReceivedEvent } from "./event";
+import { DurableHandoff, Handoff, MemoryHandoff } from "./handoff";
 import { ReceiverMetrics } from "./metrics";
+import { SigningKeys } from "./signing-keys";
 import { verifyDynamicDelivery } from "./verify-dynamic";
-import { decodeSecrets, verifyStaticDelivery } from "./verify-static";
-import { WorkQueue } from "./work-queue";
+import { verifyStaticDelivery } from "./verify-static";
 
-export interface ReceivedEvent {
-  kind: "static" | "dynamic";
-  /** The `webhook-id` header: the delivery's idempotency key. */
-  webhookId: string;
-  type: string;
-  data: Record<string, unknown>;
-  userMetadata?: Record<string, unknown>;
-  /** The whole parsed envelope. */
-  envelope: Record<string, unknown>;
-}
-
-export type EventHandler = (event: ReceivedEvent) => Promise<void>;
+export type { EventHandler, HandlerMeta, ReceivedEvent } from "./event";
 
 export interface ReceiverOptions {
+  /** Your code (default: logs each event's type and id). `HANDLER_MODULE` sets it for the server. */
   handler?: EventHandler;
+  /** In-memory mode only: where webhook ids are remembered (default: this process's memory). */
   dedup?: DedupStore;
-  /** Handler concurrency (default 8) and queue capacity (default 10 000). */
+  /** Handlers running at once (default 8). */
   concurrency?: number;
+  /** In-memory mode: queue capacity (default 10 000). */
   queueCapacity?: number;
   /** Pino destination for tests; default stdout. */
   logStream?: NodeJS.WritableStream;
@@ -42,8 +36,15 @@ export interface ReceiverOptions {
 export interface Receiver {
   app: FastifyInstance;
   metrics: ReceiverMetrics;
-  queue: WorkQueue<ReceivedEvent>;
-  /** Stops accepting (503), drains the queue, closes the dedup store. */
+  /** `durable` (Redis Streams, REDIS_URL) or `memory` (development). */
+  handoff: Handoff;
+  /** The hand-off's drain, kept under its old name: resolves once every accepted event is handled. */
+  queue: { drain(): Promise<void> };
+  /** Re-reads WEBHOOK_SIGNING_SECRETS_FILE (also on change and on SIGHUP); a malformed file keeps the old secrets. */
+  reloadSecrets(): boolean;
+  /** Starts the durable workers (the server does this; `listen` alone accepts but does not handle). */
+  start(): Promise<void>;
+  /** Stops accepting (503), drains what this process holds, closes the stores. */
   close(): Promise<void>;
 }
 
@@ -75,29 +76,40 @@ export function buildReceiver(config: ReceiverConfig, options: ReceiverOptions =
     http: { connectionsCheckingInterval: 1_000, headersTimeout: Math.min(options.requestTimeoutMs ?? 15_000, 10_000) },
   });
   const metrics = new ReceiverMetrics();
-  const dedup = options.dedup ?? (config.redisUrl ? new RedisDedup(connectRedis(config.redisUrl, app)) : new MemoryDedup());
-  const keys = config.signingSecrets.length ? decodeSecrets(config.signingSecrets) : [];
+  const keys = new SigningKeys(config, app.log);
 
   const handler: EventHandler =
     options.handler ??
     (async (event) => {
       app.log.info({ webhook_id: event.webhookId, type: event.type, data_id: event.data.id ?? null, kind: event.kind }, "gemini webhook processed");
     });
-  const queue = new WorkQueue<ReceivedEvent>(
-    async (event) => {
-      const startedAt = performance.now();
-      try {
-        await handler(event);
-        metrics.observeProcessing("ok", startedAt);
-      } catch (err) {
-        metrics.observeProcessing("error", startedAt);
-        throw err;
-      }
-    },
-    options.concurrency ?? 8,
-    options.queueCapacity ?? 10_000,
-    (err, event) => app.log.error({ webhook_id: event.webhookId, type: event.type, err: { message: (err as Error)?.message } }, "handler failed"),
-  );
+  const process = async (event: ReceivedEvent, meta: HandlerMeta) => {
+    const startedAt = performance.now();
+    try {
+      await handler(event, meta);
+      metrics.observeProcessing("ok", startedAt);
+    } catch (err) {
+      metrics.observeProcessing("error", startedAt);
+      throw err;
+    }
+  };
+  const onOutcome = (outcome: "ok" | "failed" | "dead_letter", event: ReceivedEvent | undefined, err?: unknown) => {
+    metrics.processed(outcome);
+    if (outcome === "ok") return;
+    const fields = { webhook_id: event?.webhookId, type: event?.type, err: { message: (err as Error)?.message } };
+    if (outcome === "dead_letter") app.log.error(fields, "handler failed for the last time: moved to the dead-letter stream");
+    else app.log.warn(fields, "handler failed; the event will be retried");
+  };
+  const concurrency = options.concurrency ?? config.handlerConcurrency;
+  const handoff: Handoff = config.redisUrl
+    ? new DurableHandoff(connectRedis(config.redisUrl, app), process, onOutcome, {
+        concurrency,
+        maxLength: config.queueMaxLength,
+        visibilityTimeoutMs: config.visibilityTimeoutMs,
+        maxAttempts: config.maxAttempts,
+      })
+    : new MemoryHandoff(options.dedup ?? new MemoryDedup(), process, onOutcome, concurrency, options.queueCapacity ?? config.queueMaxLength);
+  metrics.trackDepth(() => handoff.depth());
 
   // Raw bytes: signatures cover the exact body. Anything but JSON is malformed.
   app.removeAllContentTypeParsers();
@@ -142,20 +154,6 @@ export function buildReceiver(config: ReceiverConfig, options: ReceiverOptions =
       if (err.reason === "jwks_unavailable") return reply.code(503).header("retry-after", "10").send({ error: err.reason, detail: err.detail });
       return reply.code(err.reason === "malformed" ? 400 : 401).send({ error: err.reason, detail: err.detail });
     }
-    // The dedup store must answer before anything is acknowledged: without it, 503 and the sender retries.
-    let claimed: string[];
-    try {
-      if (!dedup.ready()) throw new Error("dedup store not ready");
-      claimed = await claimAll(dedup, dedupKeys);
-    } catch (err) {
-      metrics.count("unavailable", kind);
-      request.log.error({ err: { message: (err as Error).message }, kind }, "dedup store unavailable; delivery refused with 503");
-      return reply.code(503).header("retry-after", "5").send({ error: "unavailable" });
-    }
-    if (claimed.length < dedupKeys.length) {
-      metrics.count("duplicate", kind);
-      return reply.code(200).type("application/json").send(DUPLICATE);
-    }
     const event: ReceivedEvent = {
       kind,
       webhookId,
@@ -164,18 +162,31 @@ export function buildReceiver(config: ReceiverConfig, options: ReceiverOptions =
       ...(envelope.user_metadata ? { userMetadata: envelope.user_metadata as Record<string, unknown> } : {}),
       envelope,
     };
-    if (!queue.push(event)) {
-      await Promise.all(claimed.map((k) => dedup.release(k))).catch(() => undefined); // the sender's retry must be processed
+    // Nothing is acknowledged before the hand-off has it: without its store, 503 and the sender retries.
+    let result: Awaited<ReturnType<Handoff["accept"]>>;
+    try {
+      result = await handoff.accept(dedupKeys, event);
+    } catch (err) {
+      metrics.count("unavailable", kind);
+      request.log.error({ err: { message: (err as Error).message }, kind }, "hand-off unavailable; delivery refused with 503");
+      return reply.code(503).header("retry-after", "5").send({ error: "unavailable" });
+    }
+    if (result === "duplicate") {
+      metrics.count("duplicate", kind);
+      return reply.code(200).type("application/json").send(DUPLICATE);
+    }
+    if (result === "full") {
+      metrics.count("unavailable", kind);
       return reply.code(503).header("retry-after", "30").send({ error: "busy" });
     }
     metrics.count("verified", kind);
     return reply.code(200).type("application/json").send(ACCEPTED);
   }
 
-  if (keys.length > 0) {
+  if (keys.current.length > 0) {
     app.post("/webhooks/gemini", (request, reply) =>
       accept("static", request, reply, async (body) =>
-        verifyStaticDelivery(body, webhookHeaders(request), keys, { toleranceSeconds: config.toleranceSeconds }),
+        verifyStaticDelivery(body, webhookHeaders(request), keys.current, { toleranceSeconds: config.toleranceSeconds }),
       ),
     );
   }
@@ -188,9 +199,10 @@ export function buildReceiver(config: ReceiverConfig, options: ReceiverOptions =
     );
   }
   // Readiness: 503 while the dedup store (Redis) cannot answer, so a load balancer sends elsewhere.
+  // Readiness: 503 while the hand-off's store (Redis) cannot answer, so a load balancer sends elsewhere.
   app.get("/healthz", async (_request, reply) => {
-    if (!dedup.ready()) return reply.code(503).send({ status: "unavailable", dedup: "not ready", queued: queue.size });
-    return { status: "ok", queued: queue.size };
+    if (!handoff.ready()) return reply.code(503).send({ status: "unavailable", handoff: handoff.kind });
+    return { status: "ok", handoff: handoff.kind };
   });
   // Liveness: the process serves requests.
   app.get("/livez", async () => ({ status: "ok" }));
@@ -199,14 +211,20 @@ export function buildReceiver(config: ReceiverConfig, options: ReceiverOptions =
     return metrics.registry.metrics();
   });
 
+  keys.watch();
   return {
     app,
     metrics,
-    queue,
+    handoff,
+    queue: { drain: () => handoff.drain() },
+    reloadSecrets: () => keys.reload(),
+    start: async () => {
+      if (handoff instanceof DurableHandoff) await handoff.start();
+    },
     close: async () => {
+      keys.close();
       await app.close();
-      await queue.drain();
-      await dedup.close();
+      await handoff.close();
     },
   };
 }
@@ -224,19 +242,6 @@ function connectRedis(url: string, app: FastifyInstance): Redis {
     down = false;
   });
   return redis;
-}
-
-/**
- * Claims each key in order and stops at the first already seen: a delivery is new only when every
- * key is. Returns the keys this call claimed (to release them if the event cannot be queued).
- */
-async function claimAll(dedup: DedupStore, keys: string[]): Promise<string[]> {
-  const claimed: string[] = [];
-  for (const key of keys) {
-    if (!(await dedup.claim(key))) break;
-    claimed.push(key);
-  }
-  return claimed;
 }
 
 const WEBHOOK_HEADERS = new Set(["webhook-id", "webhook-timestamp", "webhook-signature"]);

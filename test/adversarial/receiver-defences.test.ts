@@ -259,6 +259,7 @@ describe("Redis outage", () => {
     const receiver: Receiver = buildReceiver(loadConfig({ WEBHOOK_SIGNING_SECRETS: secret, REDIS_URL: `redis://127.0.0.1:${redisPort}`, LOG_LEVEL: "silent" }), {
       handler: async (e) => void processed.push(e.webhookId),
     });
+    await receiver.start();
     await receiver.app.listen({ port, host: "127.0.0.1" });
     const base = `http://127.0.0.1:${port}`;
     const health = async () => (await fetch(`${base}/healthz`)).status;
@@ -271,6 +272,9 @@ describe("Redis outage", () => {
     try {
       await waitFor("ready", async () => (await health()) === 200);
       assert.equal((await deliver("msg_before")).status, 200);
+      // This Redis keeps nothing on disk: let the event be handled before it dies (persistence is
+      // test/receiver/durable.test.ts's subject).
+      await waitFor("msg_before handled", () => processed.includes("msg_before"));
 
       redis!.kill("SIGKILL");
       await once(redis!, "exit");

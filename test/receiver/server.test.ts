@@ -11,7 +11,7 @@ import Redis from "ioredis";
 import { Webhook as StandardWebhook } from "standardwebhooks";
 import { startEmulator } from "gemini-webhooks-emulator";
 import { closeAllPools, WebhooksClient } from "gemini-webhooks-client";
-import { buildReceiver, loadConfig, ReceivedEvent, RedisDedup } from "gemini-webhooks-receiver";
+import { buildReceiver, loadConfig, ReceivedEvent } from "gemini-webhooks-receiver";
 import { TEST_API_KEY } from "../support/emulator";
 import { waitFor } from "../support/receiver-stub";
 import { freePort } from "../../scripts/free-port";
@@ -192,8 +192,9 @@ describe("deduplication across replicas with Redis", () => {
     const handled: string[] = [];
     const config = loadConfig({ WEBHOOK_SIGNING_SECRETS: secret, REDIS_URL: url, LOG_LEVEL: "silent" });
     const a = buildReceiver(config, { handler: async (e) => void handled.push("a:" + e.webhookId) });
-    const b = buildReceiver(config, { handler: async (e) => void handled.push("b:" + e.webhookId), dedup: new RedisDedup(new Redis(url)) });
+    const b = buildReceiver(config, { handler: async (e) => void handled.push("b:" + e.webhookId) });
     try {
+      await Promise.all([a.start(), b.start()]);
       // As a load balancer would: traffic once both report ready (Redis connected).
       for (const r of [a, b]) await waitFor("the receiver to be ready", async () => (await inject(r.app, { method: "GET", url: "/healthz" })).statusCode === 200);
       const d = delivery(envelope);

@@ -1,0 +1,67 @@
+/**
+ * The static signing secrets in use, from WEBHOOK_SIGNING_SECRETS or from a file that can change
+ * (WEBHOOK_SIGNING_SECRETS_FILE: a mounted Docker or Kubernetes secret). The file is re-read when it
+ * changes and on SIGHUP, so a rotation needs no restart; a malformed new file keeps the secrets in
+ * use and says why (never what it holds).
+ */
+import { FSWatcher, readFileSync, watch } from "node:fs";
+import { basename, dirname } from "node:path";
+import type { KeyObject } from "node:crypto";
+import type { FastifyBaseLogger } from "fastify";
+import type { ReceiverConfig } from "./config";
+import { decodeSecrets } from "./verify-static";
+
+/** The entries of a secrets text: whitespace- or comma-separated. */
+export function parseSecrets(text: string): string[] {
+  return text.split(/[\s,]+/).filter(Boolean);
+}
+
+export class SigningKeys {
+  current: KeyObject[];
+  #watcher?: FSWatcher;
+  #debounce?: NodeJS.Timeout;
+
+  constructor(
+    private readonly config: Pick<ReceiverConfig, "signingSecrets" | "signingSecretsFile">,
+    private readonly log: FastifyBaseLogger,
+  ) {
+    this.current = config.signingSecrets.length ? decodeSecrets(config.signingSecrets) : [];
+  }
+
+  /** Re-reads the file; true when the new secrets are in use. */
+  reload(): boolean {
+    const file = this.config.signingSecretsFile;
+    if (!file) return false;
+    try {
+      const next = decodeSecrets(parseSecrets(readFileSync(file, "utf8")));
+      this.current = next;
+      this.log.info({ secrets: next.length }, "signing secrets reloaded from WEBHOOK_SIGNING_SECRETS_FILE");
+      return true;
+    } catch (err) {
+      this.log.error({ err: { message: (err as Error).message } }, "WEBHOOK_SIGNING_SECRETS_FILE could not be used; keeping the secrets in use");
+      return false;
+    }
+  }
+
+  /** Watches the file's directory: mounted secrets change by replacing a symlink, not the file. */
+  watch(): void {
+    const file = this.config.signingSecretsFile;
+    if (!file || this.#watcher) return;
+    try {
+      this.#watcher = watch(dirname(file), (_event, name) => {
+        if (name !== null && name !== basename(file) && !String(name).startsWith("..")) return;
+        clearTimeout(this.#debounce);
+        this.#debounce = setTimeout(() => this.reload(), 100);
+      });
+      this.#watcher.on("error", () => undefined);
+      this.#watcher.unref();
+    } catch {
+      // a filesystem without change events: SIGHUP still reloads
+    }
+  }
+
+  close(): void {
+    clearTimeout(this.#debounce);
+    this.#watcher?.close();
+  }
+}

@@ -1,0 +1,263 @@
+/**
+ * The durable hand-off on Redis Streams: what a receiver answers 200 for is in Redis before the
+ * answer, and is handled by some replica even if the one that accepted it dies.
+ *
+ * - `accept`: deduplication and the append to the stream in one Lua script (one atomic step):
+ *   a seen key → duplicate; a stream past `maxLength` → full (the sender gets 503 and retries);
+ *   else the dedup keys are set and the event appended. Only then is the delivery answered.
+ * - Workers in every replica read through one consumer group (`XREADGROUP`), run the handler and
+ *   acknowledge (`XACK` + `XDEL` in one script, so the stream's length is the backlog).
+ * - Entries left pending by a dead replica, or by a handler that failed, are claimed after
+ *   `visibilityTimeoutMs` (`XAUTOCLAIM`) and run again; past `maxAttempts` deliveries an entry moves
+ *   to the dead-letter stream with its last error.
+ * - `close` stops reading, finishes the handlers in flight and acknowledges them.
+ */
+import { randomBytes } from "node:crypto";
+import type Redis from "ioredis";
+
+export interface StreamQueueOptions {
+  /** Key prefix (default `gemini-webhook:`): `<prefix>events`, `<prefix>dead-letter`, `<prefix>seen:<id>`. */
+  prefix?: string;
+  group?: string;
+  /** This replica's consumer name (default: host-pid-random). */
+  consumer?: string;
+  /** Handlers running at once in this replica (default 8). */
+  concurrency?: number;
+  /** Backlog beyond which deliveries are refused with 503 (default 100 000). */
+  maxLength?: number;
+  /** How long an entry may stay pending before another replica takes it over (default 30 000 ms). */
+  visibilityTimeoutMs?: number;
+  /** Deliveries of one entry before it moves to the dead-letter stream (default 5). */
+  maxAttempts?: number;
+  /** Dedup horizon in seconds (default 25 h). */
+  dedupSeconds?: number;
+  /** How often this replica looks for entries to take over (default visibilityTimeoutMs / 2). */
+  claimIntervalMs?: number;
+}
+
+export interface StreamEntryMeta {
+  /** Redis stream entry id. */
+  entryId: string;
+  /** 1 for the first run, more when the entry was taken over or retried. */
+  attempt: number;
+}
+
+export type AcceptResult = "accepted" | "duplicate" | "full";
+export type ProcessOutcome = "ok" | "failed" | "dead_letter";
+
+// KEYS: dedup keys..., stream. ARGV: dedup ttl, max length, payload.
+const ACCEPT = `
+local stream = KEYS[#KEYS]
+for i = 1, #KEYS - 1 do
+  if redis.call('EXISTS', KEYS[i]) == 1 then return 'duplicate' end
+end
+if redis.call('XLEN', stream) >= tonumber(ARGV[2]) then return 'full' end
+for i = 1, #KEYS - 1 do redis.call('SET', KEYS[i], '1', 'EX', tonumber(ARGV[1])) end
+redis.call('XADD', stream, '*', 'event', ARGV[3])
+return 'accepted'`;
+
+// KEYS: stream. ARGV: group, entry id.
+const ACK = `
+redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
+return redis.call('XDEL', KEYS[1], ARGV[2])`;
+
+// KEYS: stream, dead-letter stream. ARGV: group, entry id, payload, error, attempts.
+const DEAD_LETTER = `
+redis.call('XADD', KEYS[2], '*', 'event', ARGV[3], 'error', ARGV[4], 'attempts', ARGV[5], 'entry', ARGV[2])
+redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
+return redis.call('XDEL', KEYS[1], ARGV[2])`;
+
+type Fields = string[];
+type Entry = [id: string, fields: Fields | null];
+
+interface ScriptedRedis extends Redis {
+  geminiAccept(...args: (string | number)[]): Promise<AcceptResult>;
+  geminiAck(stream: string, group: string, id: string): Promise<number>;
+  geminiDeadLetter(stream: string, dlq: string, group: string, id: string, payload: string, error: string, attempts: number): Promise<number>;
+}
+
+export class StreamQueue {
+  readonly stream: string;
+  readonly deadLetterStream: string;
+  readonly #prefix: string;
+  readonly #group: string;
+  readonly #consumer: string;
+  readonly #options: Required<Omit<StreamQueueOptions, "prefix" | "group" | "consumer">>;
+  readonly #redis: ScriptedRedis;
+  /** Blocking reads hold a connection: the workers get their own. */
+  #reader?: Redis;
+  #running = false;
+  #active = 0;
+  #loops: Promise<void>[] = [];
+  #idle: (() => void)[] = [];
+
+  constructor(
+    redis: Redis,
+    private readonly handle: (payload: string, meta: StreamEntryMeta) => Promise<void>,
+    private readonly onOutcome: (outcome: ProcessOutcome, payload: string, error?: unknown) => void = () => undefined,
+    options: StreamQueueOptions = {},
+  ) {
+    this.#prefix = options.prefix ?? "gemini-webhook:";
+    this.stream = `${this.#prefix}events`;
+    this.deadLetterStream = `${this.#prefix}dead-letter`;
+    this.#group = options.group ?? "receivers";
+    this.#consumer = options.consumer ?? `${process.env.HOSTNAME ?? "receiver"}-${process.pid}-${randomBytes(3).toString("hex")}`;
+    const visibilityTimeoutMs = options.visibilityTimeoutMs ?? 30_000;
+    this.#options = {
+      concurrency: options.concurrency ?? 8,
+      maxLength: options.maxLength ?? 100_000,
+      visibilityTimeoutMs,
+      maxAttempts: options.maxAttempts ?? 5,
+      dedupSeconds: options.dedupSeconds ?? 25 * 60 * 60,
+      claimIntervalMs: options.claimIntervalMs ?? Math.max(100, Math.floor(visibilityTimeoutMs / 2)),
+    };
+    this.#redis = redis as ScriptedRedis;
+    if (!this.#redis.geminiAccept) {
+      redis.defineCommand("geminiAccept", { lua: ACCEPT });
+      redis.defineCommand("geminiAck", { numberOfKeys: 1, lua: ACK });
+      redis.defineCommand("geminiDeadLetter", { numberOfKeys: 2, lua: DEAD_LETTER });
+    }
+  }
+
+  /** The atomic accept step: dedup on every key and append, or nothing. */
+  async accept(dedupKeys: string[], payload: string): Promise<AcceptResult> {
+    const keys = [...dedupKeys.map((k) => `${this.#prefix}seen:${k}`), this.stream];
+    return this.#redis.geminiAccept(keys.length, ...keys, this.#options.dedupSeconds, this.#options.maxLength, payload);
+  }
+
+  /** Entries accepted and not yet acknowledged (waiting, in flight or waiting for a retry). */
+  async depth(): Promise<number> {
+    return this.#redis.xlen(this.stream);
+  }
+
+  /** Starts the workers; with Redis not reachable yet they keep trying (deliveries get 503 meanwhile). */
+  async start(): Promise<void> {
+    if (this.#redis.status === "ready") await this.#ensureGroup().catch(() => undefined);
+    this.#reader = this.#redis.duplicate();
+    this.#reader.on("error", () => undefined); // the main connection reports outages
+    this.#running = true;
+    this.#loops = [this.#readLoop(), this.#claimLoop()];
+  }
+
+  /** Stops taking work, lets the handlers in flight finish and acknowledges them. */
+  async close(): Promise<void> {
+    this.#running = false;
+    this.#reader?.disconnect(); // ends a blocking read at once
+    await Promise.allSettled(this.#loops);
+    if (this.#active > 0) await new Promise<void>((resolve) => this.#idle.push(resolve));
+  }
+
+  /** Creates the group (from the stream's first entry) unless it exists. */
+  async #ensureGroup(): Promise<void> {
+    try {
+      await this.#redis.xgroup("CREATE", this.stream, this.#group, "0", "MKSTREAM");
+    } catch (err) {
+      if (!String((err as Error).message).includes("BUSYGROUP")) throw err;
+    }
+  }
+
+  /** A Redis that lost its data (restarted without persistence) lost the group too: make it again. */
+  async #recover(err: unknown): Promise<void> {
+    if (String((err as Error)?.message).includes("NOGROUP")) await this.#ensureGroup().catch(() => undefined);
+    else await sleep(500);
+  }
+
+  async #readLoop(): Promise<void> {
+    // New entries only: what a dead replica (or this one, before a restart) left pending is taken
+    // over by the claim loop once it has been idle for the visibility timeout.
+    while (this.#running) {
+      try {
+        await this.#waitForSlot();
+        if (!this.#running) break;
+        const count = this.#options.concurrency - this.#active;
+        const reply = (await this.#reader!.xreadgroup(
+          "GROUP", this.#group, this.#consumer, "COUNT", count, "BLOCK", 1000, "STREAMS", this.stream, ">",
+        )) as [string, Entry[]][] | null;
+        for (const [id, fields] of reply?.[0]?.[1] ?? []) this.#run(id, fields, 1);
+      } catch (err) {
+        if (this.#running) await this.#recover(err); // Redis unreachable or emptied: try again
+      }
+    }
+  }
+
+  async #claimLoop(): Promise<void> {
+    while (this.#running) {
+      await sleep(this.#options.claimIntervalMs);
+      if (!this.#running) break;
+      try {
+        let cursor = "0-0";
+        do {
+          await this.#waitForSlot();
+          if (!this.#running) return;
+          const [next, claimed] = (await this.#redis.xautoclaim(
+            this.stream, this.#group, this.#consumer, this.#options.visibilityTimeoutMs, cursor, "COUNT", this.#options.concurrency - this.#active,
+          )) as [string, Entry[], string[]?];
+          cursor = next;
+          for (const [id, fields] of claimed) {
+            const attempts = await this.#deliveries(id);
+            this.#run(id, fields, attempts);
+          }
+        } while (cursor !== "0-0" && this.#running);
+      } catch (err) {
+        await this.#recover(err); // the next round tries again
+      }
+    }
+  }
+
+  /** How many times the group has delivered `id` (the claim just counted one more). */
+  async #deliveries(id: string): Promise<number> {
+    const rows = (await this.#redis.xpending(this.stream, this.#group, id, id, 1)) as [string, string, number, number][];
+    return rows[0]?.[3] ?? 1;
+  }
+
+  #run(id: string, fields: Fields | null, attempt: number): void {
+    const payload = fields?.[1];
+    this.#active++;
+    const done = async () => {
+      if (payload === undefined) {
+        // Trimmed or deleted while pending: nothing to run; release the id.
+        await this.#redis.geminiAck(this.stream, this.#group, id);
+        return;
+      }
+      try {
+        await this.handle(payload, { entryId: id, attempt });
+      } catch (err) {
+        if (attempt >= this.#options.maxAttempts) {
+          await this.#redis.geminiDeadLetter(this.stream, this.deadLetterStream, this.#group, id, payload, errorText(err), attempt);
+          this.onOutcome("dead_letter", payload, err);
+        } else {
+          this.onOutcome("failed", payload, err); // stays pending: taken over after the visibility timeout
+        }
+        return;
+      }
+      await this.#redis.geminiAck(this.stream, this.#group, id);
+      this.onOutcome("ok", payload);
+    };
+    done()
+      .catch(() => undefined) // an ack lost to an outage: the entry runs again later (at-least-once)
+      .finally(() => {
+        this.#active--;
+        if (this.#active === 0) this.#idle.splice(0).forEach((resolve) => resolve());
+        this.#slotFreed?.();
+      });
+  }
+
+  #slotFreed?: () => void;
+
+  async #waitForSlot(): Promise<void> {
+    while (this.#running && this.#active >= this.#options.concurrency) {
+      await new Promise<void>((resolve) => {
+        this.#slotFreed = resolve;
+        setTimeout(resolve, 250);
+      });
+    }
+  }
+}
+
+function errorText(err: unknown): string {
+  return (err instanceof Error ? `${err.name}: ${err.message}` : String(err)).slice(0, 1000);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
