@@ -1,0 +1,250 @@
+/**
+ * Durable mode with real processes: receiver servers (the CLI) on one real redis-server, a
+ * HANDLER_MODULE that records each run, deliveries signed as Gemini signs them and spread across the
+ * replicas by a sender that retries elsewhere on a refused connection or a 503 (as Gemini plus a load
+ * balancer would). Replicas and Redis are SIGKILLed mid-run; everything answered 200 must be handled.
+ */
+import assert from "node:assert/strict";
+import { ChildProcess, spawn } from "node:child_process";
+import { createHmac, randomBytes } from "node:crypto";
+import { once } from "node:events";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import Redis from "ioredis";
+import { freePort } from "../../scripts/free-port";
+import { RECEIVER_CLI, REPO_ROOT } from "../../scripts/paths";
+import { waitFor } from "../../scripts/wait-for";
+
+const secret = "whsec_" + randomBytes(32).toString("base64");
+const key = Buffer.from(secret.slice(6), "base64");
+const HANDLER = join(REPO_ROOT, "test", "fixtures", "recording-handler.js");
+const work = mkdtempSync(join(tmpdir(), "gemini-durable-"));
+const children = new Set<ChildProcess>();
+
+afterAll(() => {
+  for (const c of children) c.kill("SIGKILL");
+  rmSync(work, { recursive: true, force: true });
+});
+
+class RedisServer {
+  child!: ChildProcess;
+  constructor(
+    readonly port: number,
+    readonly dir: string,
+    readonly fsync: "always" | "everysec",
+  ) {}
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  async start(): Promise<void> {
+    this.child = spawn("redis-server", ["--port", String(this.port), "--bind", "127.0.0.1", "--dir", this.dir, "--save", "", "--appendonly", "yes", "--appendfsync", this.fsync], { stdio: "ignore" });
+    children.add(this.child);
+    const failed = once(this.child, "error").then(([e]) => e as Error);
+    const ready = waitFor("redis-server to answer", async () => {
+      const probe = new Redis(this.url, { lazyConnect: true, retryStrategy: () => null });
+      probe.on("error", () => undefined);
+      try {
+        await probe.connect();
+        return (await probe.ping()) === "PONG";
+      } catch {
+        return false;
+      } finally {
+        probe.disconnect();
+      }
+    }).then(() => undefined);
+    const result = await Promise.race([ready, failed]);
+    if (result instanceof Error) throw new Error(`redis-server is needed for this test (apt-get install redis-server): ${result.message}`);
+  }
+
+  async kill(): Promise<void> {
+    this.child.kill("SIGKILL");
+    await once(this.child, "exit");
+  }
+}
+
+class Replica {
+  child!: ChildProcess;
+  log = "";
+  constructor(
+    readonly port: number,
+    readonly env: Record<string, string>,
+  ) {}
+
+  async start(): Promise<void> {
+    this.child = spawn(process.execPath, [RECEIVER_CLI], { env: { PATH: process.env.PATH, PORT: String(this.port), HOST: "127.0.0.1", ...this.env }, stdio: ["ignore", "pipe", "pipe"] });
+    children.add(this.child);
+    this.child.stdout!.on("data", (c: Buffer) => (this.log += c.toString()));
+    this.child.stderr!.on("data", (c: Buffer) => (this.log += c.toString()));
+    await waitFor(`replica :${this.port} to be ready`, async () => {
+      try {
+        return (await fetch(`http://127.0.0.1:${this.port}/healthz`)).status === 200;
+      } catch {
+        return false;
+      }
+    }, 20_000);
+  }
+
+  async kill(signal: NodeJS.Signals): Promise<void> {
+    this.child.kill(signal);
+    await once(this.child, "exit");
+  }
+}
+
+/** Runs per webhook id: how often the handler started and completed it. */
+function runs(file: string): { started: Map<string, number>; done: Map<string, number> } {
+  const started = new Map<string, number>();
+  const done = new Map<string, number>();
+  for (const line of readFileSync(file, "utf8").split("\n")) {
+    const [what, id] = line.split(" ");
+    if (what === "start") started.set(id, (started.get(id) ?? 0) + 1);
+    if (what === "done") done.set(id, (done.get(id) ?? 0) + 1);
+  }
+  return { started, done };
+}
+
+/** One signed delivery, sent like Gemini behind a load balancer: a refused connection or a 503 is retried on the next replica. */
+async function deliver(ports: number[], id: string, first: number): Promise<string> {
+  const body = JSON.stringify({ type: "batch.succeeded", version: "v1", timestamp: new Date().toISOString(), data: { id: `batches/${id}` } });
+  for (let attempt = 0; attempt < 400; attempt++) {
+    const port = ports[(first + attempt) % ports.length];
+    const ts = Math.floor(Date.now() / 1000);
+    const signature = "v1," + createHmac("sha256", key).update(`${id}.${ts}.${body}`).digest("base64");
+    try {
+      const response = await fetch(`http://127.0.0.1:${port}/webhooks/gemini`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "webhook-id": id, "webhook-timestamp": String(ts), "webhook-signature": signature },
+        body,
+        signal: AbortSignal.timeout(5_000),
+      });
+      const answer = (await response.json()) as { status?: string; error?: string };
+      if (response.status === 200) return answer.status!;
+      if (response.status !== 503) throw new Error(`${id}: ${response.status} ${JSON.stringify(answer)}`);
+    } catch (err) {
+      if ((err as Error).message.startsWith(id)) throw err;
+      // refused, reset or timed out: this replica is down; the next one gets it
+    }
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`${id} was never accepted`);
+}
+
+async function sendAll(ports: number[], ids: string[], concurrency: number, onAnswered: (n: number) => Promise<void> | void): Promise<Map<string, string>> {
+  const answers = new Map<string, string>();
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < ids.length) {
+        const i = next++;
+        answers.set(ids[i], await deliver(ports, ids[i], i));
+        await onAnswered(answers.size);
+      }
+    }),
+  );
+  return answers;
+}
+
+test("three replicas, 2,000 deliveries, one replica SIGKILLed mid-run and restarted: every delivery answered 200 is handled", async () => {
+  const redis = new RedisServer(await freePort(), mkdtempSync(join(work, "redis-")), "always");
+  await redis.start();
+  const record = join(work, "replicas.log");
+  writeFileSync(record, "");
+  const env = {
+    WEBHOOK_SIGNING_SECRETS: secret,
+    REDIS_URL: redis.url,
+    HANDLER_MODULE: HANDLER,
+    HANDLER_VISIBILITY_TIMEOUT_MS: "1500",
+    HANDLER_WORK_MS: "100", // slower than the senders: a backlog, and handlers in flight at the kill
+    RECORD_FILE: record,
+    LOG_LEVEL: "warn",
+  };
+  const replicas = await Promise.all([0, 1, 2].map(async () => new Replica(await freePort(), env)));
+  await Promise.all(replicas.map((r) => r.start()));
+  const ids = Array.from({ length: 2000 }, (_, i) => `msg_r${i}_${randomBytes(3).toString("hex")}`);
+  let killed = false;
+  const answers = await sendAll(replicas.map((r) => r.port), ids, 24, async (n) => {
+    if (n >= 700 && !killed) {
+      killed = true;
+      await replicas[1].kill("SIGKILL");
+      setTimeout(() => void replicas[1].start(), 1_000); // restarted, as an orchestrator would
+    }
+  });
+  assert.ok(killed);
+  // A request the killed replica had accepted, but whose answer died with it, is retried elsewhere
+  // and answered "duplicate": the event is in the stream all the same.
+  const duplicates = [...answers.values()].filter((a) => a === "duplicate").length;
+  assert.equal(answers.size, 2000);
+  assert.ok(duplicates <= 24, `${duplicates} duplicates for 24 requests in flight at the kill`);
+
+  await waitFor("every accepted delivery handled", () => runs(record).done.size === 2000, 60_000);
+  const { started, done } = runs(record);
+  for (const id of ids) assert.ok((done.get(id) ?? 0) >= 1, `${id} was answered 200 and never handled`);
+  const twice = ids.filter((id) => done.get(id)! > 1);
+  const interrupted = ids.filter((id) => started.get(id)! > done.get(id)!);
+  console.log(`durable replicas: 2000 handled; ${duplicates} answers lost with the replica and retried (answered duplicate); ${interrupted.length} runs cut by the SIGKILL and re-run; ${twice.length} completed twice (killed between the handler's end and the acknowledgement)`);
+  assert.ok(interrupted.length > 0, "the SIGKILL caught no handler mid-run: the take-over was not exercised");
+  // Only what the killed replica had in flight (its handler concurrency) runs again.
+  assert.ok(interrupted.length + twice.length <= 8, `${interrupted.length + twice.length} re-runs`);
+  await Promise.all(replicas.map((r) => r.kill("SIGTERM")));
+  await redis.kill();
+}, 240_000);
+
+test("Redis SIGKILLed mid-run and restarted with appendfsync always: nothing answered 200 is lost", async () => {
+  const redis = new RedisServer(await freePort(), mkdtempSync(join(work, "redis-")), "always");
+  await redis.start();
+  const record = join(work, "redis-crash.log");
+  writeFileSync(record, "");
+  // Slow handlers keep a backlog in the stream when Redis dies.
+  const env = { WEBHOOK_SIGNING_SECRETS: secret, REDIS_URL: redis.url, HANDLER_MODULE: HANDLER, HANDLER_WORK_MS: "50", HANDLER_VISIBILITY_TIMEOUT_MS: "1500", RECORD_FILE: record, LOG_LEVEL: "warn" };
+  const replicas = await Promise.all([0, 1].map(async () => new Replica(await freePort(), env)));
+  await Promise.all(replicas.map((r) => r.start()));
+  const ids = Array.from({ length: 600 }, (_, i) => `msg_k${i}_${randomBytes(3).toString("hex")}`);
+  let killed = false;
+  let backlogAtKill = 0;
+  const answers = await sendAll(replicas.map((r) => r.port), ids, 16, async (n) => {
+    if (n >= 300 && !killed) {
+      killed = true;
+      backlogAtKill = n - runs(record).done.size;
+      await redis.kill();
+      setTimeout(() => void redis.start(), 1_500);
+    }
+  });
+  assert.ok(backlogAtKill > 0, "Redis died with work in the stream");
+  assert.equal(answers.size, 600);
+  await waitFor("every accepted delivery handled after Redis came back", () => runs(record).done.size === 600, 90_000);
+  const { done } = runs(record);
+  for (const id of ids) assert.ok((done.get(id) ?? 0) >= 1, `${id} was answered 200 and lost`);
+  console.log(`durable Redis crash: ${backlogAtKill} accepted and not yet handled when Redis was SIGKILLed; all 600 handled after its restart`);
+  await Promise.all(replicas.map((r) => r.kill("SIGTERM")));
+  await redis.kill();
+}, 240_000);
+
+test("a handler failing every time moves the event to the dead-letter stream with its error, after HANDLER_MAX_ATTEMPTS runs", async () => {
+  const redis = new RedisServer(await freePort(), mkdtempSync(join(work, "redis-")), "everysec");
+  await redis.start();
+  const failing = join(work, "failing-handler.js");
+  writeFileSync(failing, `exports.handle = async (event, meta) => { throw new Error("no database for " + meta.webhookId + " on attempt " + meta.attempt); };`);
+  const replica = new Replica(await freePort(), { WEBHOOK_SIGNING_SECRETS: secret, REDIS_URL: redis.url, HANDLER_MODULE: failing, HANDLER_VISIBILITY_TIMEOUT_MS: "300", HANDLER_MAX_ATTEMPTS: "3", LOG_LEVEL: "warn" });
+  await replica.start();
+  assert.equal(await deliver([replica.port], "msg_poison", 0), "accepted");
+  const client = new Redis(redis.url);
+  try {
+    await waitFor("the dead letter", async () => (await client.xlen("gemini-webhook:dead-letter")) === 1, 20_000);
+    const [[, fields]] = (await client.xrange("gemini-webhook:dead-letter", "-", "+")) as [string, string[]][];
+    const entry = Object.fromEntries(fields.reduce<string[][]>((pairs, v, i) => (i % 2 ? (pairs[pairs.length - 1].push(v), pairs) : [...pairs, [v]]), []));
+    assert.match(entry.error, /no database for msg_poison on attempt 3/);
+    assert.equal(entry.attempts, "3");
+    assert.equal(JSON.parse(entry.event).webhookId, "msg_poison");
+    assert.equal(await client.xlen("gemini-webhook:events"), 0, "the event left the work stream");
+    const metrics = await (await fetch(`http://127.0.0.1:${replica.port}/metrics`)).text();
+    assert.match(metrics, /gemini_webhook_processed_total\{outcome="failed"\} 2/);
+    assert.match(metrics, /gemini_webhook_processed_total\{outcome="dead_letter"\} 1/);
+    assert.match(metrics, /gemini_webhook_queue_depth 0/);
+  } finally {
+    client.disconnect();
+    await replica.kill("SIGTERM");
+    await redis.kill();
+  }
+}, 60_000);
