@@ -17,13 +17,15 @@ export interface ReceiverFigure {
   requestsPerSecond: number;
   /** Server CPU time per request (user + system), microseconds: the cost independent of the load generator. */
   cpuMicrosPerRequest: number;
+  /** Durable mode: redis-server's CPU per request, beside the receiver's. */
+  redisCpuMicrosPerRequest?: number;
   p99Ms: number;
   non2xx: number;
   errors: number;
 }
 
-const SECRET_OLD = "whsec_" + randomBytes(32).toString("base64");
-const SECRET_NEW = "whsec_" + randomBytes(32).toString("base64");
+export const SECRET_OLD = "whsec_" + randomBytes(32).toString("base64");
+export const SECRET_NEW = "whsec_" + randomBytes(32).toString("base64");
 
 function envelope(i: number): string {
   const body = {
@@ -36,7 +38,7 @@ function envelope(i: number): string {
   return JSON.stringify(body);
 }
 
-function prepare(count: number): { headers: Record<string, string>; body: string }[] {
+export function prepare(count: number): { headers: Record<string, string>; body: string }[] {
   // Signed by the reference library, with both secrets as during a rotation grace window.
   const signers = [new StandardWebhook(SECRET_NEW), new StandardWebhook(SECRET_OLD)];
   const at = new Date();
@@ -83,7 +85,7 @@ interface LoadResult {
   wrapped: number;
 }
 
-async function load(url: string, requests: { headers: Record<string, string>; body: string }[], connections: number, durationSeconds: number): Promise<LoadResult> {
+export async function load(url: string, requests: { headers: Record<string, string>; body: string }[], connections: number, durationSeconds: number): Promise<LoadResult> {
   let next = 0;
   const result = await autocannon({
     url,
@@ -103,13 +105,16 @@ async function load(url: string, requests: { headers: Record<string, string>; bo
   return { result, wrapped: Math.max(0, next - requests.length) };
 }
 
-export async function benchReceivers(options: { durationSeconds?: number; connections?: number } = {}): Promise<ReceiverFigure[]> {
+export async function benchReceivers(options: { durationSeconds?: number; connections?: number; redisUrl?: string; redisPid?: number } = {}): Promise<ReceiverFigure[]> {
   const durationSeconds = options.durationSeconds ?? 6;
   const connections = options.connections ?? 32;
   // Enough unique deliveries for the fastest target; each server process starts with empty dedup.
   const prepared = prepare(60_000 * durationSeconds);
   const targets: { name: string; script: string; path: string; env: Record<string, string> }[] = [
     { name: "ours (verify + dedup + enqueue)", script: "ours.js", path: "/webhooks/gemini", env: { WEBHOOK_SIGNING_SECRETS: `${SECRET_NEW} ${SECRET_OLD}` } },
+    ...(options.redisUrl
+      ? [{ name: "ours, durable (Redis Streams)", script: "ours.js", path: "/webhooks/gemini", env: { WEBHOOK_SIGNING_SECRETS: `${SECRET_NEW} ${SECRET_OLD}`, REDIS_URL: options.redisUrl } }]
+      : []),
     { name: "guide Express + standardwebhooks", script: "guide-express.js", path: "/gemini-callback", env: { WEBHOOK_SIGNING_SECRET: SECRET_OLD } },
     { name: "bare node:http 200 (ceiling)", script: "bare-http.js", path: "/", env: {} },
     { name: "bare Fastify 200 (framework floor)", script: "fastify-floor.js", path: "/", env: {} },
@@ -120,15 +125,19 @@ export async function benchReceivers(options: { durationSeconds?: number; connec
     try {
       const url = `http://127.0.0.1:${port}${target.path}`;
       await load(url, prepare(5_000), connections, 1); // warm-up: JIT, keep-alive sockets
+      const durable = "REDIS_URL" in target.env && options.redisPid !== undefined;
       const cpuBefore = cpuSeconds(child.pid!);
+      const redisBefore = durable ? cpuSeconds(options.redisPid!) : 0;
       const { result, wrapped } = await load(url, prepared, connections, durationSeconds);
       const cpu = cpuSeconds(child.pid!) - cpuBefore;
+      const redisCpu = durable ? cpuSeconds(options.redisPid!) - redisBefore : undefined;
       if (wrapped > 0) console.warn(`${target.name}: ${wrapped} requests reused ids (prepare more)`);
       figures.push({
         target: target.name,
         requests: result.requests.total,
         requestsPerSecond: Math.round(result.requests.total / durationSeconds),
         cpuMicrosPerRequest: Math.round((cpu * 1e6) / result.requests.total),
+        ...(redisCpu !== undefined ? { redisCpuMicrosPerRequest: Math.round((redisCpu * 1e6) / result.requests.total) } : {}),
         p99Ms: result.latency.p99,
         non2xx: result.non2xx,
         errors: result.errors + result.timeouts,

@@ -1,8 +1,11 @@
-/** Benchmark target (a): this project's receiver, verify + dedup + enqueue, handler a no-op. */
+/**
+ * Benchmark target (a): this project's receiver, verify + dedup + hand-off, handler a no-op; with
+ * REDIS_URL set, the durable mode (the atomic accept script, workers acknowledging each event).
+ */
 import { buildReceiver, loadConfig } from "gemini-webhooks-receiver";
 
 const receiver = buildReceiver(loadConfig({ ...process.env, LOG_LEVEL: "warn" }), { handler: async () => undefined });
-receiver.app.listen({ port: 0, host: "127.0.0.1" }).then(() => {
+receiver.start().then(() => receiver.app.listen({ port: 0, host: "127.0.0.1" })).then(() => {
   const address = receiver.app.server.address() as { port: number };
   console.log(`listening ${address.port}`);
 });

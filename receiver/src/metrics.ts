@@ -41,8 +41,8 @@ export class ReceiverMetrics {
     registers: [this.registry],
   });
 
-  /** Label-bound children, so the hot path does no label hashing. */
-  readonly #children = new Map<string, ReturnType<Counter["labels"]>>();
+  /** Label-bound children, so the hot path does no label hashing or string building. */
+  readonly #children = { static: {} as Record<Outcome, ReturnType<Counter["labels"]>>, dynamic: {} as Record<Outcome, ReturnType<Counter["labels"]>> };
 
   readonly #processedChildren = {
     ok: this.processedTotal.labels({ outcome: "ok" }),
@@ -68,13 +68,13 @@ export class ReceiverMetrics {
       for (const kind of ["static", "dynamic"]) {
         const child = this.deliveries.labels({ outcome, kind });
         child.inc(0);
-        this.#children.set(`${outcome}/${kind}`, child);
+        this.#children[kind as "static" | "dynamic"][outcome] = child;
       }
     }
   }
 
   count(outcome: Outcome, kind: "static" | "dynamic"): void {
-    this.#children.get(`${outcome}/${kind}`)!.inc();
+    this.#children[kind][outcome].inc();
   }
 
   readonly #processed = { ok: this.processing.labels({ result: "ok" }), error: this.processing.labels({ result: "error" }) };

@@ -69,6 +69,8 @@ export function buildReceiver(config: ReceiverConfig, options: ReceiverOptions =
     return503OnClosing: true,
     // One line per processed event and per refusal is the log; a line per request is noise (and cost).
     logController: new LogController({ disableRequestLogging: true }),
+    // No child logger per request: refusals log their own fields, and the allocation costs on every delivery.
+    childLoggerFactory: (logger) => logger,
     requestTimeout: options.requestTimeoutMs ?? 15_000, // a body sent byte by byte cannot hold a connection forever
     connectionTimeout: 20_000,
     // Node enforces requestTimeout when it checks its connections, every 30 s by default: a slow
