@@ -5,18 +5,17 @@
  * years or come from the future, an http: JWKS off loopback.
  */
 import assert from "node:assert/strict";
-import { ChildProcess, spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { createHash, createHmac, randomBytes } from "node:crypto";
-import { once } from "node:events";
 import { createServer, Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import Redis from "ioredis";
 import { exportJWK, generateKeyPair, KeyLike, SignJWT } from "jose";
 import { buildReceiver, loadConfig, Receiver } from "gemini-webhooks-receiver";
 import { freePort } from "../../scripts/free-port";
 import { RECEIVER_CLI } from "../../scripts/paths";
 import { waitFor } from "../../scripts/wait-for";
 import { rawRequest } from "../support/raw-http";
+import { RedisServer } from "../support/redis-server";
 
 const secret = "whsec_" + randomBytes(32).toString("base64");
 const key = Buffer.from(secret.slice(6), "base64");
@@ -230,30 +229,12 @@ describe("slow senders", () => {
 });
 
 describe("Redis outage", () => {
-  let redis: ChildProcess | undefined;
-  afterAll(() => redis?.kill("SIGKILL"));
+  let redis: RedisServer | undefined;
+  afterAll(() => redis?.kill());
 
   test("Redis down: deliveries get 503 (never 500, never 200), /healthz is not ready; back up: the retried delivery is processed", async () => {
-    const redisPort = await freePort();
-    const startRedis = async () => {
-      redis = spawn("redis-server", ["--port", String(redisPort), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { stdio: "ignore" });
-      const failed = once(redis, "error").then(([e]) => e as Error);
-      const ok = waitFor("redis-server to answer", async () => {
-        const probe = new Redis(`redis://127.0.0.1:${redisPort}`, { lazyConnect: true, retryStrategy: () => null });
-        probe.on("error", () => undefined); // refused until the server is up
-        try {
-          await probe.connect();
-          return (await probe.ping()) === "PONG";
-        } catch {
-          return false;
-        } finally {
-          probe.disconnect();
-        }
-      }).then(() => undefined);
-      const result = await Promise.race([ok, failed]);
-      if (result instanceof Error) throw new Error(`redis-server is needed for this test (apt-get install redis-server): ${result.message}`);
-    };
-    await startRedis();
+    redis = await RedisServer.start();
+    const redisPort = redis.port;
     const port = await freePort();
     const processed: string[] = [];
     const receiver: Receiver = buildReceiver(loadConfig({ WEBHOOK_SIGNING_SECRETS: secret, REDIS_URL: `redis://127.0.0.1:${redisPort}`, LOG_LEVEL: "silent" }), {
@@ -276,8 +257,7 @@ describe("Redis outage", () => {
       // test/receiver/durable.test.ts's subject).
       await waitFor("msg_before handled", () => processed.includes("msg_before"));
 
-      redis!.kill("SIGKILL");
-      await once(redis!, "exit");
+      await redis.kill();
       await waitFor("not ready", async () => (await health()) === 503);
       const during = await Promise.all(Array.from({ length: 20 }, (_, i) => deliver(`msg_during_${i}`)));
       for (const answer of during) {
@@ -287,7 +267,7 @@ describe("Redis outage", () => {
       }
       assert.equal((await fetch(`${base}/livez`)).status, 200, "the process itself is alive");
 
-      await startRedis();
+      await redis.start();
       await waitFor("ready again", async () => (await health()) === 200, 20_000);
       // The sender retries what was refused: now accepted and processed, once.
       for (let i = 0; i < 20; i++) assert.equal((await deliver(`msg_during_${i}`)).body.status, "accepted");

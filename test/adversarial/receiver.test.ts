@@ -9,13 +9,13 @@
 import assert from "node:assert/strict";
 import { createHash, createHmac, randomBytes } from "node:crypto";
 import { createServer, Server } from "node:http";
-import { connect } from "node:net";
 import fc from "fast-check";
 import { exportJWK, generateKeyPair, KeyLike, SignJWT, UnsecuredJWT } from "jose";
 import { buildEmulatorApp } from "gemini-webhooks-emulator";
 import { buildReceiver, loadConfig, Receiver } from "gemini-webhooks-receiver";
 import { freePort } from "../../scripts/free-port";
 import { inject } from "../support/inject";
+import { rawRequest } from "../support/raw-http";
 
 const ROUNDS = process.env.GEMINI_ADVERSARIAL_LONG === "1" ? 10 : 1;
 const secret = "whsec_" + randomBytes(32).toString("base64");
@@ -83,30 +83,10 @@ function record(status: number, text: string): void {
 }
 
 /** A raw HTTP/1.1 request, for what fetch will not send (repeated headers, slow or unfinished bodies). */
-function raw(lines: string[], payload: Buffer, options: { dripMs?: number; stopAfter?: number } = {}): Promise<number> {
-  return new Promise((resolve) => {
-    const socket = connect(Number(new URL(base).port), "127.0.0.1");
-    let answer = "";
-    socket.on("data", (c) => (answer += c.toString()));
-    socket.on("error", () => undefined);
-    socket.on("close", () => {
-      const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(answer)?.[1] ?? 0);
-      record(status, answer);
-      resolve(status);
-    });
-    socket.write([...lines, `content-length: ${payload.length}`, "connection: close", "", ""].join("\r\n"));
-    if (!options.dripMs) {
-      socket.end(payload);
-      return;
-    }
-    let sent = 0;
-    const stopAt = options.stopAfter ?? payload.length;
-    const timer = setInterval(() => {
-      if (socket.destroyed || sent >= stopAt) return clearInterval(timer);
-      socket.write(payload.subarray(sent, sent + 1));
-      sent++;
-    }, options.dripMs);
-  });
+async function raw(lines: string[], payload: Buffer, options: { dripMs?: number; stopAfter?: number } = {}): Promise<number> {
+  const answer = await rawRequest(Number(new URL(base).port), lines, payload, options);
+  record(answer.status, answer.body);
+  return answer.status;
 }
 
 function staticHeaders(id: string, ts: number, signature: string, contentType = "application/json"): Record<string, string> {

@@ -15,6 +15,7 @@ import Redis from "ioredis";
 import { freePort } from "../../scripts/free-port";
 import { RECEIVER_CLI, REPO_ROOT } from "../../scripts/paths";
 import { waitFor } from "../../scripts/wait-for";
+import { RedisServer } from "../support/redis-server";
 
 const secret = "whsec_" + randomBytes(32).toString("base64");
 const key = Buffer.from(secret.slice(6), "base64");
@@ -26,44 +27,6 @@ afterAll(() => {
   for (const c of children) c.kill("SIGKILL");
   rmSync(work, { recursive: true, force: true });
 });
-
-class RedisServer {
-  child!: ChildProcess;
-  constructor(
-    readonly port: number,
-    readonly dir: string,
-    readonly fsync: "always" | "everysec",
-  ) {}
-
-  get url(): string {
-    return `redis://127.0.0.1:${this.port}`;
-  }
-
-  async start(): Promise<void> {
-    this.child = spawn("redis-server", ["--port", String(this.port), "--bind", "127.0.0.1", "--dir", this.dir, "--save", "", "--appendonly", "yes", "--appendfsync", this.fsync], { stdio: "ignore" });
-    children.add(this.child);
-    const failed = once(this.child, "error").then(([e]) => e as Error);
-    const ready = waitFor("redis-server to answer", async () => {
-      const probe = new Redis(this.url, { lazyConnect: true, retryStrategy: () => null });
-      probe.on("error", () => undefined);
-      try {
-        await probe.connect();
-        return (await probe.ping()) === "PONG";
-      } catch {
-        return false;
-      } finally {
-        probe.disconnect();
-      }
-    }).then(() => undefined);
-    const result = await Promise.race([ready, failed]);
-    if (result instanceof Error) throw new Error(`redis-server is needed for this test (apt-get install redis-server): ${result.message}`);
-  }
-
-  async kill(): Promise<void> {
-    this.child.kill("SIGKILL");
-    await once(this.child, "exit");
-  }
-}
 
 class Replica {
   child!: ChildProcess;
@@ -147,8 +110,7 @@ async function sendAll(ports: number[], ids: string[], concurrency: number, onAn
 }
 
 test("three replicas, 2,000 deliveries, one replica SIGKILLed mid-run and restarted: every delivery answered 200 is handled", async () => {
-  const redis = new RedisServer(await freePort(), mkdtempSync(join(work, "redis-")), "always");
-  await redis.start();
+  const redis = await RedisServer.start({ dir: mkdtempSync(join(work, "redis-")), fsync: "always" });
   const record = join(work, "replicas.log");
   writeFileSync(record, "");
   const env = {
@@ -192,8 +154,7 @@ test("three replicas, 2,000 deliveries, one replica SIGKILLed mid-run and restar
 }, 240_000);
 
 test("Redis SIGKILLed mid-run and restarted with appendfsync always: nothing answered 200 is lost", async () => {
-  const redis = new RedisServer(await freePort(), mkdtempSync(join(work, "redis-")), "always");
-  await redis.start();
+  const redis = await RedisServer.start({ dir: mkdtempSync(join(work, "redis-")), fsync: "always" });
   const record = join(work, "redis-crash.log");
   writeFileSync(record, "");
   // Slow handlers keep a backlog in the stream when Redis dies.
@@ -222,8 +183,7 @@ test("Redis SIGKILLed mid-run and restarted with appendfsync always: nothing ans
 }, 240_000);
 
 test("a handler failing every time moves the event to the dead-letter stream with its error, after HANDLER_MAX_ATTEMPTS runs", async () => {
-  const redis = new RedisServer(await freePort(), mkdtempSync(join(work, "redis-")), "everysec");
-  await redis.start();
+  const redis = await RedisServer.start({ dir: mkdtempSync(join(work, "redis-")), fsync: "everysec" });
   const failing = join(work, "failing-handler.js");
   writeFileSync(failing, `exports.handle = async (event, meta) => { throw new Error("no database for " + meta.webhookId + " on attempt " + meta.attempt); };`);
   const replica = new Replica(await freePort(), { WEBHOOK_SIGNING_SECRETS: secret, REDIS_URL: redis.url, HANDLER_MODULE: failing, HANDLER_VISIBILITY_TIMEOUT_MS: "300", HANDLER_MAX_ATTEMPTS: "3", LOG_LEVEL: "warn" });

@@ -7,7 +7,6 @@ import { ChildProcess, spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { once } from "node:events";
 import { Writable } from "node:stream";
-import Redis from "ioredis";
 import { Webhook as StandardWebhook } from "standardwebhooks";
 import { startEmulator } from "gemini-webhooks-emulator";
 import { closeAllPools, WebhooksClient } from "gemini-webhooks-client";
@@ -15,6 +14,7 @@ import { buildReceiver, loadConfig, ReceivedEvent } from "gemini-webhooks-receiv
 import { TEST_API_KEY } from "../support/emulator";
 import { waitFor } from "../support/receiver-stub";
 import { freePort } from "../../scripts/free-port";
+import { RedisServer } from "../support/redis-server";
 import { RECEIVER_CLI } from "../../scripts/paths";
 import { inject } from "../support/inject";
 import { admin } from "../support/admin";
@@ -166,29 +166,11 @@ describe("responses, dedup and metrics (inject)", () => {
 });
 
 describe("deduplication across replicas with Redis", () => {
-  let redis: ChildProcess | undefined;
-  afterAll(() => redis?.kill("SIGTERM"));
+  let redis: RedisServer | undefined;
+  afterAll(() => redis?.kill());
   test("two receivers sharing REDIS_URL process a delivery once", async () => {
-    const port = await freePort();
-    redis = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { stdio: "ignore" });
-    const spawnFailed = once(redis, "error").then(([err]) => err as Error);
-    const url = `redis://127.0.0.1:${port}`;
-    const ready = await Promise.race([
-      waitFor("redis", async () => {
-        const probe = new Redis(url, { lazyConnect: true, retryStrategy: () => null });
-        probe.on("error", () => undefined); // refused until the server is up
-        try {
-          await probe.connect();
-          return (await probe.ping()) === "PONG";
-        } catch {
-          return false;
-        } finally {
-          probe.disconnect();
-        }
-      }).then(() => undefined),
-      spawnFailed,
-    ]);
-    if (ready instanceof Error) throw new Error(`redis-server is needed for this test (apt-get install redis-server): ${ready.message}`);
+    redis = await RedisServer.start();
+    const url = redis.url;
     const handled: string[] = [];
     const config = loadConfig({ WEBHOOK_SIGNING_SECRETS: secret, REDIS_URL: url, LOG_LEVEL: "silent" });
     const a = buildReceiver(config, { handler: async (e) => void handled.push("a:" + e.webhookId) });

@@ -1,0 +1,59 @@
+/**
+ * A real redis-server (Debian's package) for a suite: started on a free loopback port, ready once it
+ * answers PING, SIGKILLable and restartable on the same port and data directory. `fsync` turns on
+ * the append-only file; without it the server keeps nothing on disk.
+ */
+import { ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
+import Redis from "ioredis";
+import { freePort } from "../../scripts/free-port";
+import { waitFor } from "../../scripts/wait-for";
+
+export class RedisServer {
+  child?: ChildProcess;
+
+  private constructor(
+    readonly port: number,
+    readonly persistence?: { dir: string; fsync: "always" | "everysec" },
+  ) {}
+
+  static async start(persistence?: { dir: string; fsync: "always" | "everysec" }): Promise<RedisServer> {
+    const server = new RedisServer(await freePort(), persistence);
+    await server.start();
+    return server;
+  }
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  async start(): Promise<void> {
+    const durability = this.persistence
+      ? ["--dir", this.persistence.dir, "--appendonly", "yes", "--appendfsync", this.persistence.fsync]
+      : ["--appendonly", "no"];
+    const child = spawn("redis-server", ["--port", String(this.port), "--bind", "127.0.0.1", "--save", "", ...durability], { stdio: "ignore" });
+    this.child = child;
+    const failed = once(child, "error").then(([e]) => e as Error);
+    const ready = waitFor("redis-server to answer", async () => {
+      const probe = new Redis(this.url, { lazyConnect: true, retryStrategy: () => null });
+      probe.on("error", () => undefined); // refused until the server is up
+      try {
+        await probe.connect();
+        return (await probe.ping()) === "PONG";
+      } catch {
+        return false;
+      } finally {
+        probe.disconnect();
+      }
+    }).then(() => undefined);
+    const result = await Promise.race([ready, failed]);
+    if (result instanceof Error) throw new Error(`redis-server is needed for this test (apt-get install redis-server): ${result.message}`);
+  }
+
+  async kill(signal: NodeJS.Signals = "SIGKILL"): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    child.kill(signal);
+    await once(child, "exit");
+  }
+}
