@@ -138,7 +138,8 @@ export function buildReceiver(config: ReceiverConfig, options: ReceiverOptions =
     verify: (body: Buffer) => Promise<{ webhookId: string; dedupKeys?: string[] }>,
   ) {
     const body = request.body;
-    const contentType = String(request.headers["content-type"] ?? "").split(";")[0].trim().toLowerCase();
+    const header = request.headers["content-type"];
+    const contentType = header === "application/json" ? header : String(header ?? "").split(";")[0].trim().toLowerCase();
     let webhookId: string;
     let dedupKeys: string[];
     let envelope: Record<string, unknown>;
@@ -246,7 +247,11 @@ function connectRedis(url: string, app: FastifyInstance): Redis {
   return redis;
 }
 
-const WEBHOOK_HEADERS = new Set(["webhook-id", "webhook-timestamp", "webhook-signature"]);
+const WEBHOOK_HEADERS = new Map([
+  ["webhook-id", 1],
+  ["webhook-timestamp", 2],
+  ["webhook-signature", 4],
+]);
 
 /**
  * The request's headers, with a repeated webhook header made an array (Node would join the
@@ -255,12 +260,15 @@ const WEBHOOK_HEADERS = new Set(["webhook-id", "webhook-timestamp", "webhook-sig
 function webhookHeaders(request: FastifyRequest): Record<string, string | string[] | undefined> {
   const raw = request.raw.rawHeaders;
   let repeated: Record<string, string[]> | undefined;
-  const seen = new Set<string>();
+  let seen = 0; // one bit per webhook header
   for (let i = 0; i < raw.length; i += 2) {
+    const length = raw[i].length;
+    if (length !== 10 && length !== 17) continue; // the names' lengths: no lower-casing for the others
     const name = raw[i].toLowerCase();
-    if (!WEBHOOK_HEADERS.has(name)) continue;
-    if (seen.has(name)) (repeated ??= {})[name] = [String(request.headers[name]), raw[i + 1]];
-    seen.add(name);
+    const bit = WEBHOOK_HEADERS.get(name);
+    if (bit === undefined) continue;
+    if (seen & bit) (repeated ??= {})[name] = [String(request.headers[name]), raw[i + 1]];
+    seen |= bit;
   }
   return repeated ? { ...request.headers, ...repeated } : (request.headers as Record<string, string | string[] | undefined>);
 }
