@@ -234,7 +234,9 @@ export function buildReceiver(config: ReceiverConfig, options: ReceiverOptions =
 
 /** A Redis client whose outages are logged once each (not per reconnect) and never crash the process. */
 function connectRedis(url: string, app: FastifyInstance): Redis {
-  const redis = new Redis(url, { lazyConnect: false, maxRetriesPerRequest: 1, commandTimeout: 2_000, enableOfflineQueue: false });
+  // Auto-pipelining sends the accept scripts and acknowledgements of one tick in one round trip: the
+  // workers then keep up with a flood instead of letting the stream grow to its bound.
+  const redis = new Redis(url, { lazyConnect: false, maxRetriesPerRequest: 1, commandTimeout: 2_000, enableOfflineQueue: false, enableAutoPipelining: true });
   let down = false;
   redis.on("error", (err: Error) => {
     if (!down) app.log.error({ err: { message: err.message } }, "redis unreachable: deliveries are answered 503 until it is back");

@@ -56,10 +56,11 @@ for i = 1, #KEYS - 1 do redis.call('SET', KEYS[i], '1', 'EX', tonumber(ARGV[1]))
 redis.call('XADD', stream, '*', 'event', ARGV[3])
 return 'accepted'`;
 
-// KEYS: stream. ARGV: group, entry id.
+// KEYS: stream. ARGV: group, entry ids...
 const ACK = `
-redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
-return redis.call('XDEL', KEYS[1], ARGV[2])`;
+local ids = { unpack(ARGV, 2) }
+redis.call('XACK', KEYS[1], ARGV[1], unpack(ids))
+return redis.call('XDEL', KEYS[1], unpack(ids))`;
 
 // KEYS: stream, dead-letter stream. ARGV: group, entry id, payload, error, attempts.
 const DEAD_LETTER = `
@@ -72,7 +73,7 @@ type Entry = [id: string, fields: Fields | null];
 
 interface ScriptedRedis extends Redis {
   geminiAccept(...args: (string | number)[]): Promise<AcceptResult>;
-  geminiAck(stream: string, group: string, id: string): Promise<number>;
+  geminiAck(stream: string, group: string, ...ids: string[]): Promise<number>;
   geminiDeadLetter(stream: string, dlq: string, group: string, id: string, payload: string, error: string, attempts: number): Promise<number>;
 }
 
@@ -216,7 +217,7 @@ export class StreamQueue {
     const done = async () => {
       if (payload === undefined) {
         // Trimmed or deleted while pending: nothing to run; release the id.
-        await this.#redis.geminiAck(this.stream, this.#group, id);
+        await this.#ack(id);
         return;
       }
       try {
@@ -230,7 +231,7 @@ export class StreamQueue {
         }
         return;
       }
-      await this.#redis.geminiAck(this.stream, this.#group, id);
+      await this.#ack(id);
       this.onOutcome("ok", payload);
     };
     done()
@@ -240,6 +241,22 @@ export class StreamQueue {
         if (this.#active === 0) this.#idle.splice(0).forEach((resolve) => resolve());
         this.#slotFreed?.();
       });
+  }
+
+  /** Acknowledgements made in the same tick go to Redis as one call. */
+  #acks?: { ids: string[]; done: Promise<void> };
+
+  #ack(id: string): Promise<void> {
+    if (!this.#acks) {
+      const batch = { ids: [] as string[], done: Promise.resolve() };
+      batch.done = new Promise<void>((resolve) => setImmediate(resolve)).then(async () => {
+        this.#acks = undefined;
+        await this.#redis.geminiAck(this.stream, this.#group, ...batch.ids);
+      });
+      this.#acks = batch;
+    }
+    this.#acks.ids.push(id);
+    return this.#acks.done;
   }
 
   #slotFreed?: () => void;
