@@ -8,7 +8,6 @@ import { mkdirSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { InlineProgramArgs, Stack } from "@pulumi/pulumi/automation";
 
-export { REPO_ROOT } from "./paths";
 import { REPO_ROOT } from "./paths";
 
 /** Directory holding the `pulumi` binary (builds and caches it on first use). */

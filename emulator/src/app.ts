@@ -4,6 +4,7 @@
  * `startEmulator` listens on a port.
  */
 import Fastify, { FastifyError, FastifyInstance } from "fastify";
+import { API_VERSIONS } from "gemini-webhooks-client/schema";
 import { registerAccessControl } from "./auth";
 import { Clock } from "./clock";
 import { jsonDepthExceeds, MAX_JSON_DEPTH } from "./json-depth";
@@ -17,9 +18,6 @@ import { registerAdminRoutes } from "./routes/admin";
 import { registerJobRoutes } from "./routes/jobs";
 import { registerWebhookRoutes } from "./routes/webhooks";
 import { EmulatorStore } from "./store";
-
-/** The API versions served, the same under each. */
-export const API_VERSIONS = ["v1beta", "v1"] as const;
 
 export interface EmulatorOptions {
   /** Directory of the SQLite database; omit (or `inMemory: true`) to keep state in memory. */

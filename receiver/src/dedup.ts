@@ -32,11 +32,6 @@ export class MemoryDedup implements DedupStore {
   }
 
   async claim(id: string): Promise<boolean> {
-    return this.claimNow(id);
-  }
-
-  /** `claim` without the promise, for callers in the same process. */
-  claimNow(id: string): boolean {
     const now = this.now();
     const expiry = this.#expiries.get(id);
     if (expiry !== undefined && expiry > now) return false;

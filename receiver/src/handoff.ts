@@ -5,8 +5,8 @@
  * - in memory (no REDIS_URL; for development): a dedup map and a bounded in-process queue — an event
  *   answered 200 but not yet handled is lost if the process dies.
  */
-import Redis from "ioredis";
-import { DedupStore, MemoryDedup } from "./dedup";
+import type Redis from "ioredis";
+import type { DedupStore } from "./dedup";
 import type { HandlerMeta, ReceivedEvent } from "./event";
 import { AcceptResult, ProcessOutcome, StreamQueue, StreamQueueOptions } from "./stream-queue";
 import { WorkQueue } from "./work-queue";
@@ -52,9 +52,8 @@ export class MemoryHandoff implements Handoff {
   async accept(dedupKeys: string[], event: ReceivedEvent): Promise<AcceptResult> {
     if (!this.dedup.ready()) throw new Error("dedup store not ready");
     const claimed: string[] = [];
-    const memory = this.dedup instanceof MemoryDedup ? this.dedup : undefined; // no promise per key
     for (const key of dedupKeys) {
-      if (!(memory ? memory.claimNow(key) : await this.dedup.claim(key))) break; // new only when every key is
+      if (!(await this.dedup.claim(key))) break; // a delivery is new only when every key is
       claimed.push(key);
     }
     if (claimed.length < dedupKeys.length) return "duplicate";

@@ -96,7 +96,7 @@ const keySets = new Map<string, RemoteKeySet>();
 
 /** One key set per URL and options in this process. */
 export function remoteKeySet(uri: string, options: JwksOptions = {}): RemoteKeySet {
-  const key = `${uri} ${JSON.stringify(options)}`;
+  const key = `${uri} ${options.cooldownMs} ${options.failureCooldownMs} ${options.maxAgeMs} ${options.timeoutMs}`;
   let set = keySets.get(key);
   if (!set) keySets.set(key, (set = new RemoteKeySet(uri, options)));
   return set;

@@ -1,6 +1,6 @@
 /**
  * The verifying receiver as a Fastify app. A delivery is answered right after verify + dedup +
- * enqueue; the handler runs afterwards. 400 malformed, 401 failed verification (reason code in
+ * hand-off (handoff.ts); the handler runs afterwards. 400 malformed, 401 failed verification (reason code in
  * the body), 413 too large, 200 for a duplicate (the sender must stop retrying), 503 when full or
  * shutting down. Logs never hold secrets, signature headers, tokens or bodies.
  */
@@ -249,11 +249,7 @@ function connectRedis(url: string, app: FastifyInstance): Redis {
   return redis;
 }
 
-const WEBHOOK_HEADERS = new Map([
-  ["webhook-id", 1],
-  ["webhook-timestamp", 2],
-  ["webhook-signature", 4],
-]);
+const WEBHOOK_HEADERS = new Set(["webhook-id", "webhook-timestamp", "webhook-signature"]);
 
 /**
  * The request's headers, with a repeated webhook header made an array (Node would join the
@@ -262,15 +258,12 @@ const WEBHOOK_HEADERS = new Map([
 function webhookHeaders(request: FastifyRequest): Record<string, string | string[] | undefined> {
   const raw = request.raw.rawHeaders;
   let repeated: Record<string, string[]> | undefined;
-  let seen = 0; // one bit per webhook header
+  const seen = new Set<string>();
   for (let i = 0; i < raw.length; i += 2) {
-    const length = raw[i].length;
-    if (length !== 10 && length !== 17) continue; // the names' lengths: no lower-casing for the others
     const name = raw[i].toLowerCase();
-    const bit = WEBHOOK_HEADERS.get(name);
-    if (bit === undefined) continue;
-    if (seen & bit) (repeated ??= {})[name] = [String(request.headers[name]), raw[i + 1]];
-    seen |= bit;
+    if (!WEBHOOK_HEADERS.has(name)) continue;
+    if (seen.has(name)) (repeated ??= {})[name] = [String(request.headers[name]), raw[i + 1]];
+    seen.add(name);
   }
   return repeated ? { ...request.headers, ...repeated } : (request.headers as Record<string, string | string[] | undefined>);
 }

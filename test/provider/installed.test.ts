@@ -9,7 +9,8 @@ import { readFileSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { startEmulator } from "gemini-webhooks-emulator";
 import { closeAllPools } from "gemini-webhooks-client";
-import { openStack, REPO_ROOT } from "../../scripts/engine";
+import { openStack } from "../../scripts/engine";
+import { REPO_ROOT } from "../../scripts/paths";
 import { PROVIDER_PACKAGE, scratchInfraRepo } from "../../scripts/infra-repo";
 import { TEST_API_KEY } from "../support/emulator";
 

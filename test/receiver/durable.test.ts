@@ -51,10 +51,14 @@ class Replica {
   }
 
   async kill(signal: NodeJS.Signals): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    const exited = once(this.child, "exit");
     this.child.kill(signal);
-    await once(this.child, "exit");
+    await exited;
   }
 }
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Runs per webhook id: how often the handler started and completed it. */
 function runs(file: string): { started: Map<string, number>; done: Map<string, number> } {
@@ -125,15 +129,15 @@ test("three replicas, 2,000 deliveries, one replica SIGKILLed mid-run and restar
   const replicas = await Promise.all([0, 1, 2].map(async () => new Replica(await freePort(), env)));
   await Promise.all(replicas.map((r) => r.start()));
   const ids = Array.from({ length: 2000 }, (_, i) => `msg_r${i}_${randomBytes(3).toString("hex")}`);
-  let killed = false;
+  let restarted: Promise<void> | undefined;
   const answers = await sendAll(replicas.map((r) => r.port), ids, 24, async (n) => {
-    if (n >= 700 && !killed) {
-      killed = true;
-      await replicas[1].kill("SIGKILL");
-      setTimeout(() => void replicas[1].start(), 1_000); // restarted, as an orchestrator would
+    if (n >= 700 && !restarted) {
+      // Killed now, restarted a second later as an orchestrator would; the senders carry on meanwhile.
+      restarted = replicas[1].kill("SIGKILL").then(() => sleep(1_000)).then(() => replicas[1].start());
     }
   });
-  assert.ok(killed);
+  assert.ok(restarted, "the replica was killed");
+  await restarted;
   // A request the killed replica had accepted, but whose answer died with it, is retried elsewhere
   // and answered "duplicate": the event is in the stream all the same.
   const duplicates = [...answers.values()].filter((a) => a === "duplicate").length;
@@ -162,16 +166,15 @@ test("Redis SIGKILLed mid-run and restarted with appendfsync always: nothing ans
   const replicas = await Promise.all([0, 1].map(async () => new Replica(await freePort(), env)));
   await Promise.all(replicas.map((r) => r.start()));
   const ids = Array.from({ length: 600 }, (_, i) => `msg_k${i}_${randomBytes(3).toString("hex")}`);
-  let killed = false;
+  let restarted: Promise<void> | undefined;
   let backlogAtKill = 0;
   const answers = await sendAll(replicas.map((r) => r.port), ids, 16, async (n) => {
-    if (n >= 300 && !killed) {
-      killed = true;
+    if (n >= 300 && !restarted) {
       backlogAtKill = n - runs(record).done.size;
-      await redis.kill();
-      setTimeout(() => void redis.start(), 1_500);
+      restarted = redis.kill().then(() => sleep(1_500)).then(() => redis.start());
     }
   });
+  await restarted;
   assert.ok(backlogAtKill > 0, "Redis died with work in the stream");
   assert.equal(answers.size, 600);
   await waitFor("every accepted delivery handled after Redis came back", () => runs(record).done.size === 600, 90_000);
