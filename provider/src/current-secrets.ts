@@ -4,6 +4,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { SecretRotation } from "./secret-rotation";
+import { secretsToAccept } from "./secret-window";
 import type { Webhook } from "./webhook";
 
 export interface CurrentSecretsSource {
@@ -29,10 +30,7 @@ export function currentSigningSecrets(source: CurrentSecretsSource): pulumi.Outp
   return pulumi.secret(
     pulumi
       .all([rotation.secret, rotation.previousSecretsExpireAt, source.webhook.signingSecret])
-      .apply(([newest, expireAt, original]) => {
-        const inGrace = expireAt !== null && expireAt !== undefined && Date.parse(expireAt) > now;
-        return inGrace && original && original !== newest ? [newest, original] : [newest];
-      }),
+      .apply(([newest, previousSecretsExpireAt, original]) => secretsToAccept({ newest, original, previousSecretsExpireAt, now })),
   );
 }
 

@@ -8,6 +8,17 @@ import { ConfigSource, missingApiKeyError, ProviderSettings, resolveSettings } f
 let settings: ProviderSettings | undefined;
 let client: WebhooksClient | undefined;
 
+/** Where warnings go: stderr under the dynamic provider; the engine's log under the plugin. */
+let warnSink: (message: string) => void = (message) => console.error(`warning: ${message}`);
+
+export function setWarningSink(sink: (message: string) => void): void {
+  warnSink = sink;
+}
+
+export function warn(message: string): void {
+  warnSink(message);
+}
+
 export function configure(config: ConfigSource | undefined): void {
   settings = resolveSettings(config);
   client = undefined;

@@ -8,7 +8,7 @@ import { z } from "zod";
 import { GeminiApiError } from "gemini-webhooks-client";
 import { REVOCATION_BEHAVIORS, RevocationBehavior, ROTATION_GRACE_MS } from "gemini-webhooks-client";
 import { truncatedMatches } from "gemini-webhooks-client";
-import { apiClient } from "./context";
+import { apiClient, warn } from "./context";
 import { isUnknown } from "./unknown";
 
 export interface RotationInputs {
@@ -85,6 +85,13 @@ export async function update(_id: string, olds: RotationOutputs, news: RotationI
 }
 
 export async function read(id: string, props: RotationOutputs): Promise<dynamic.ReadResult> {
+  if (props.webhookId === undefined) {
+    // `pulumi import` passes only the id, and no API call can return a past rotation's secret.
+    throw new Error(
+      `gemini:SecretRotation ${id} cannot be imported: the API never returns a signing secret. ` +
+        "Import the Webhook, then add a SecretRotation for it: creating one rotates and brings a fresh secret under management.",
+    );
+  }
   let secrets: { truncated_secret: string; expire_time?: string }[];
   try {
     secrets = (await apiClient().get(props.webhookId)).signing_secrets ?? [];
@@ -96,8 +103,8 @@ export async function read(id: string, props: RotationOutputs): Promise<dynamic.
   const newest = secrets.find((s) => s.expire_time === undefined) ?? secrets[0];
   const superseded = !newest || !truncatedMatches(newest.truncated_secret, props.secret);
   if (superseded && !props.superseded) {
-    console.error(
-      `warning: gemini:SecretRotation ${id}: a later rotation of webhook ${props.webhookId} superseded this one; ` +
+    warn(
+      `gemini:SecretRotation ${id}: a later rotation of webhook ${props.webhookId} superseded this one; ` +
         `its secret ${secrets.some((s) => truncatedMatches(s.truncated_secret, props.secret)) ? "expires at the end of the grace window" : "is no longer valid"}. ` +
         `Change rotationKey and run \`pulumi up\` to bring a current secret under management.`,
     );

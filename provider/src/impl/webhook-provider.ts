@@ -7,7 +7,7 @@ import { z } from "zod";
 import { GeminiApiError } from "gemini-webhooks-client";
 import { EVENT_TYPES, EventType, isHttpUrl, UpdateWebhookRequest, Webhook } from "gemini-webhooks-client";
 import { truncatedMatches } from "gemini-webhooks-client";
-import { apiClient } from "./context";
+import { apiClient, warn } from "./context";
 import { isUnknown, sameJson } from "./unknown";
 
 /** Checked inputs, as stored by the engine. */
@@ -171,7 +171,7 @@ async function adopt(inputs: WebhookInputs): Promise<dynamic.CreateResult | unde
   const outs = toOutputs(found, inputs, secret);
   const patch = patchFor(outs, inputs);
   const live = Object.keys(patch).length > 0 ? await client.update(found.id, patch) : await client.get(found.id);
-  console.error(
+  warn(
     `gemini:Webhook adopted existing webhook ${found.id} (${inputs.uri}) and rotated its signing secret; ` +
       `the previous secret stays valid for 24 h.`,
   );
@@ -214,9 +214,16 @@ export async function read(id: string, props: WebhookOutputs): Promise<dynamic.R
     throw err;
   }
   const secret = props.signingSecret ?? null;
+  if (Object.keys(props).length === 0) {
+    // `pulumi import`: Read gets only the id.
+    warn(
+      `gemini:Webhook ${id} imported: the API never returns a signing secret, so this resource holds none (signingSecret is empty). ` +
+        `To obtain one, add a SecretRotation with webhookId ${id} and run \`pulumi up\`; the current secret keeps working for 24 h.`,
+    );
+  }
   if (secret && !(webhook.signing_secrets ?? []).some((s) => truncatedMatches(s.truncated_secret, secret))) {
-    console.error(
-      `warning: gemini:Webhook ${id}: the signing secret in state is no longer valid (it was rotated or revoked outside ` +
+    warn(
+      `gemini:Webhook ${id}: the signing secret in state is no longer valid (it was rotated or revoked outside ` +
         `this resource). If a SecretRotation manages it, use that resource's \`secret\` (or currentSigningSecrets()); ` +
         `otherwise add a SecretRotation (or change its rotationKey) and run \`pulumi up\` to obtain a fresh secret.`,
     );

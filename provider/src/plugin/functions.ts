@@ -1,0 +1,33 @@
+/** The plugin's functions (`fn::invoke` in YAML, `getCurrentSigningSecrets` in the SDKs). */
+import { secretsToAccept } from "../secret-window";
+import type { Failure } from "./provider-config";
+import { GET_CURRENT_SIGNING_SECRETS } from "./schema";
+import { Props, secret } from "./secret-values";
+
+const optionalString = (args: Props, key: string, failures: Failure[]): string | undefined => {
+  const value = args[key];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value === "string") return value;
+  failures.push({ property: key, reason: `${key} must be a string` });
+  return undefined;
+};
+
+export function invokeFunction(token: string, args: Props, _secretKeys: Set<string>): { outputs: Props; failures: Failure[] } {
+  if (token !== GET_CURRENT_SIGNING_SECRETS) {
+    throw new Error(`unknown function ${JSON.stringify(token)}; the gemini provider has ${GET_CURRENT_SIGNING_SECRETS}`);
+  }
+  const failures: Failure[] = [];
+  const original = optionalString(args, "signingSecret", failures);
+  const newest = optionalString(args, "rotationSecret", failures);
+  const previousSecretsExpireAt = optionalString(args, "previousSecretsExpireAt", failures);
+  const at = optionalString(args, "at", failures);
+  if (previousSecretsExpireAt !== undefined && Number.isNaN(Date.parse(previousSecretsExpireAt))) {
+    failures.push({ property: "previousSecretsExpireAt", reason: "previousSecretsExpireAt must be an RFC 3339 time" });
+  }
+  if (at !== undefined && Number.isNaN(Date.parse(at))) failures.push({ property: "at", reason: "at must be an RFC 3339 time" });
+  if (!original && !newest) failures.push({ property: "signingSecret", reason: "give signingSecret, rotationSecret or both" });
+  if (failures.length) return { outputs: {}, failures };
+  const secrets = secretsToAccept({ original, newest, previousSecretsExpireAt, now: at ? Date.parse(at) : Date.now() });
+  // Secret whatever the arguments were: these are signing secrets.
+  return { outputs: { secrets: secret(secrets), env: secret(secrets.join(" ")) }, failures };
+}
