@@ -5,11 +5,12 @@
  * operation runs from node_modules through the real engine.
  */
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
 import { readFileSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { startEmulator } from "gemini-webhooks-emulator";
 import { closeAllPools } from "gemini-webhooks-client";
-import { openStack } from "../../scripts/engine";
+import { openStack, pulumiBinDir } from "../../scripts/engine";
 import { REPO_ROOT } from "../../scripts/paths";
 import { PROVIDER_PACKAGE, scratchInfraRepo } from "../../scripts/infra-repo";
 import { TEST_API_KEY } from "../support/emulator";
@@ -72,4 +73,17 @@ test("installed from node_modules, the provider is stored by reference and state
   } finally {
     await emulator.close();
   }
+});
+
+test("the install puts the plugin on the infra repo's PATH: node_modules/.bin/pulumi-resource-gemini serves the schema to the CLI", async () => {
+  const bin = join(dir, "node_modules", ".bin", "pulumi-resource-gemini");
+  const schema = await new Promise<string>((resolve, reject) =>
+    execFile(join(pulumiBinDir(), "pulumi"), ["package", "get-schema", bin], { env: { ...process.env, PULUMI_SKIP_UPDATE_CHECK: "true" } }, (err, stdout, stderr) =>
+      err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout),
+    ),
+  );
+  const parsed = JSON.parse(schema) as { name: string; version: string; resources: Record<string, unknown> };
+  assert.equal(parsed.name, "gemini");
+  assert.equal(parsed.version, JSON.parse(readFileSync(join(REPO_ROOT, "provider", "package.json"), "utf8")).version);
+  assert.deepEqual(Object.keys(parsed.resources).sort(), ["gemini:index:SecretRotation", "gemini:index:Webhook"]);
 });

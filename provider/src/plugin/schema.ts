@@ -57,6 +57,8 @@ export const schema = {
   keywords: ["pulumi", "gemini", "webhooks", "standard-webhooks", "category/utility"],
   license: "Apache-2.0",
   publisher: "gemini-webhooks",
+  // Generated SDKs carry their own package metadata (go.mod, pyproject.toml, package.json).
+  meta: { supportPack: true },
   config: { variables: config },
   provider: {
     description: "The gemini provider: which API (origin and version) and which key.",

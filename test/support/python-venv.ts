@@ -1,0 +1,32 @@
+/**
+ * A Python virtualenv with Pulumi's Python SDK from PyPI (cached beside the CLI, created on first
+ * use) and a generated gemini SDK installed into it. Returns the venv's python.
+ */
+import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
+import { homedir } from "node:os";
+import { join } from "node:path";
+
+/** The Python SDK release closest to the CLI's that PyPI serves. */
+export const PYTHON_PULUMI_VERSION = "3.272.0";
+const CACHE = process.env.GEMINI_WEBHOOKS_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "gemini-webhooks");
+
+function run(cmd: string, args: string[]): Promise<void> {
+  return new Promise((resolve, reject) =>
+    execFile(cmd, args, { maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) =>
+      err ? reject(new Error(`${cmd} ${args.join(" ")} failed:\n${stdout}\n${stderr}`)) : resolve(),
+    ),
+  );
+}
+
+export async function pythonWithPulumi(sdkDir: string): Promise<string> {
+  const venv = join(CACHE, `python-pulumi-${PYTHON_PULUMI_VERSION}`);
+  const python = join(venv, "bin", "python");
+  if (!existsSync(join(venv, ".complete"))) {
+    await run("python3", ["-m", "venv", "--clear", venv]);
+    await run(python, ["-m", "pip", "install", "--quiet", "--disable-pip-version-check", `pulumi==${PYTHON_PULUMI_VERSION}`]);
+    await run("touch", [join(venv, ".complete")]);
+  }
+  await run(python, ["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--force-reinstall", "--no-deps", sdkDir]);
+  return python;
+}

@@ -1,0 +1,3 @@
+module gemini-webhooks/tools/gen-sdk/sdkgen
+
+go 1.25
