@@ -4,13 +4,10 @@
  * Runs in the program (where the engine says which config keys are secret), before any resource.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { PLAINTEXT_KEY_MESSAGE } from "./settings";
 
 // `isConfigSecret` is exported by @pulumi/pulumi's runtime but not declared in its types.
 const runtime = pulumi.runtime as typeof pulumi.runtime & { isConfigSecret?: (key: string) => boolean };
-
-export const PLAINTEXT_KEY_MESSAGE =
-  "gemini:apiKey is set in plaintext, so Pulumi would store it unencrypted in state (with the provider's configuration). " +
-  "Set it as a secret: `pulumi config set --secret gemini:apiKey <key>` — or leave it unset and export GEMINI_API_KEY instead.";
 
 export function assertApiKeyIsSecret(): void {
   if (pulumi.runtime.getConfig("gemini:apiKey") === undefined) return;

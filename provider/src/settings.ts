@@ -46,6 +46,11 @@ export function resolveSettings(config: ConfigSource | undefined, env: NodeJS.Pr
   return { apiKey, apiKeySource, baseUrl: apiRoot(baseUrl!, apiVersion) };
 }
 
+/** Why a key typed without `--secret` is refused (it would sit in state and in Pulumi.<stack>.yaml in plaintext). */
+export const PLAINTEXT_KEY_MESSAGE =
+  "gemini:apiKey is set in plaintext, so Pulumi would store it unencrypted in state (with the provider's configuration). " +
+  "Set it as a secret: `pulumi config set --secret gemini:apiKey <key>` — or leave it unset and export GEMINI_API_KEY instead.";
+
 /** The error for a call that needs a key when none is configured. */
 export function missingApiKeyError(): GeminiConfigError {
   return new GeminiConfigError(`No Gemini API key is configured. ${API_KEY_HELP}`);

@@ -5,9 +5,9 @@
  * reads the engine's `args` (secrets still wrapped), not the deprecated `variables` map.
  */
 import { GeminiConfigError } from "gemini-webhooks-client";
-import { ConfigSource, resolveSettings } from "../settings";
+import { ConfigSource, PLAINTEXT_KEY_MESSAGE, resolveSettings } from "../settings";
 import { UNKNOWN } from "../impl/unknown";
-import { Props, secret, unwrapProps } from "./secret-values";
+import { Props, unwrapProps } from "./secret-values";
 
 export const CONFIG_KEYS = ["apiKey", "baseUrl", "apiVersion"] as const;
 /** Keys the engine itself adds to a provider's inputs. */
@@ -51,9 +51,18 @@ export function checkConfig(news: Props): { inputs: Props; failures: Failure[] }
       failures.push({ property: key, reason: err.message });
     }
   }
-  // The key is always returned as a secret, so the engine encrypts it in state even when the stack
-  // config holds it in plaintext (CheckConfig receives it with its secretness stripped).
+  // Returned as sent: the engine re-marks what was secret, so Configure can tell a key typed
+  // without --secret (CheckConfig itself receives secrets unwrapped).
   const inputs: Props = { ...news };
-  if (typeof plain.apiKey === "string" && plain.apiKey !== UNKNOWN) inputs.apiKey = secret(plain.apiKey);
   return { inputs, failures };
 }
+
+/**
+ * The settings from Configure's `args` (secrets still wrapped). A key that arrives plain was typed
+ * without --secret: refused like the dynamic provider refuses it, before any resource is registered.
+ */
+export function configureArgs(args: Props): ConfigSource {
+  if (typeof args.apiKey === "string" && args.apiKey !== UNKNOWN) throw new GeminiConfigError(PLAINTEXT_KEY_MESSAGE);
+  return configSource(unwrapProps(args).plain);
+}
+

@@ -13,7 +13,7 @@ import * as provrpc from "@pulumi/pulumi/proto/provider_grpc_pb";
 import { configure, setWarningSink } from "../impl/context";
 import { EngineLog, withUrn } from "./engine-log";
 import { invokeFunction } from "./functions";
-import { CONFIG_KEYS, checkConfig, configSource, Failure } from "./provider-config";
+import { CONFIG_KEYS, checkConfig, configSource, configureArgs, Failure } from "./provider-config";
 import { kindOf } from "./resources";
 import { schemaJson } from "./schema";
 import { defined, Props, unwrapProps, wrapProps } from "./secret-values";
@@ -90,16 +90,15 @@ export function providerService(version: string, log: EngineLog): grpc.UntypedSe
     }),
 
     configure: unary((req: provproto.ConfigureRequest) => {
-      let plain: Props;
       const args = req.getArgs();
       if (args) {
-        plain = unwrapProps(toJs(args)).plain;
+        configure(configureArgs(toJs(args)));
       } else {
-        // Older engines send only the flattened `variables` (`gemini:config:<key>`).
-        plain = {};
+        // Older engines send only the flattened `variables` (`gemini:config:<key>`), secrets stripped.
+        const plain: Props = {};
         req.getVariablesMap().forEach((value, key) => (plain[key.replace(/^gemini:config:/, "")] = value));
+        configure(configSource(plain));
       }
-      configure(configSource(plain));
       const res = new provproto.ConfigureResponse();
       res.setAcceptsecrets(true);
       res.setAcceptresources(false);
