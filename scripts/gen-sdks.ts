@@ -34,6 +34,11 @@ export function genSdkTool(build: keyof typeof BUILDS): string {
   }
   const bin = join(CACHE, `gen-sdk-${build}-${hash.digest("hex").slice(0, 12)}`, "gen-sdk");
   if (!existsSync(bin)) {
+    try {
+      execFileSync("go", ["version"], { stdio: "ignore" });
+    } catch {
+      throw new Error("Generating the SDKs needs the Go toolchain (`go`) on PATH: https://go.dev/doc/install");
+    }
     process.stderr.write(`[sdks] building tools/gen-sdk/${build} (Pulumi's code generators; first run only, ~1 min)\n`);
     execFileSync("go", ["build", "-trimpath", "-o", bin, "."], {
       cwd: join(TOOL_DIR, build),
