@@ -1,22 +1,24 @@
 /**
  * Provider cost through the real engine against the emulator: `pulumi up` of N webhooks (create,
  * no-op, update, destroy), API calls per resource per operation, state bytes per webhook, and the
- * engine's own floor: the same N of a trivial dynamic resource that calls nothing.
+ * engine's own floor: the same N of a trivial dynamic resource that calls nothing; and the same N
+ * through the gemini plugin from a YAML program run by the `pulumi` command.
  */
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { startEmulator } from "gemini-webhooks-emulator";
+import { RunningEmulator, startEmulator } from "gemini-webhooks-emulator";
 import { Webhook } from "pulumi-gemini-webhooks";
 import { closeAllPools } from "gemini-webhooks-client";
 import { openStack } from "../scripts/engine";
 import { PROVIDER_PACKAGE, scratchInfraRepo } from "../scripts/infra-repo";
+import { PulumiProject } from "../scripts/yaml-project";
 
 export interface ProviderFigure {
   n: number;
   /** `installed`: the package as npm installs it (what users run); `checkout`: this source tree. */
-  kind: "webhook (installed)" | "webhook (checkout)" | "trivial";
+  kind: "webhook (installed)" | "webhook (checkout)" | "webhook (plugin, YAML)" | "trivial";
   createSeconds: number;
   noopSeconds: number;
   updateSeconds: number;
@@ -64,6 +66,43 @@ function stateBytes(dir: string, type: string): number {
     }
   }
   return 0;
+}
+
+/** N webhooks in a YAML program through the `pulumi` command and the gemini plugin. */
+async function benchPlugin(n: number, emulator: RunningEmulator): Promise<ProviderFigure> {
+  const program = (version: number) =>
+    `name: bench-plugin\nruntime: yaml\nresources:\n` +
+    Array.from({ length: n }, (_, i) => `  w${i}:\n    type: gemini:Webhook\n    properties:\n      name: bench-${i}\n      uri: https://example.com/v${version}/${i}\n      subscribedEvents: [batch.succeeded]\n`).join("");
+  const project = await PulumiProject.create({ yaml: program(1) });
+  try {
+    await project.ok(["stack", "init", `n${n}`]);
+    await project.ok(["config", "set", "gemini:baseUrl", emulator.url]);
+    await project.ok(["config", "set", "--secret", "gemini:apiKey", "bench-key"]);
+    const calls = () => totalCalls(emulator.ctx.metrics.calls);
+    const c0 = calls();
+    const createSeconds = await timed(() => project.ok(["up", "--yes", "--skip-preview"]));
+    const c1 = calls();
+    const noopSeconds = await timed(() => project.ok(["up", "--yes", "--skip-preview"]));
+    const c2 = calls();
+    project.writeProgram(program(2));
+    const updateSeconds = await timed(() => project.ok(["up", "--yes", "--skip-preview"]));
+    const c3 = calls();
+    const bytes = stateBytes(project.backendDir, "gemini:index:Webhook");
+    const destroySeconds = await timed(() => project.ok(["destroy", "--yes", "--skip-preview"]));
+    const c4 = calls();
+    return {
+      n,
+      kind: "webhook (plugin, YAML)",
+      createSeconds,
+      noopSeconds,
+      updateSeconds,
+      destroySeconds,
+      callsPerResource: { create: (c1 - c0) / n, noop: (c2 - c1) / n, update: (c3 - c2) / n, destroy: (c4 - c3) / n },
+      stateBytesPerResource: bytes,
+    };
+  } finally {
+    project.remove();
+  }
 }
 
 export async function benchProvider(sizes: number[] = [10, 50, 100]): Promise<ProviderFigure[]> {
@@ -120,6 +159,7 @@ export async function benchProvider(sizes: number[] = [10, 50, 100]): Promise<Pr
           rmSync(dir, { recursive: true, force: true });
         }
       }
+      figures.push(await benchPlugin(n, emulator));
     }
     rmSync(installDir, { recursive: true, force: true });
   } finally {

@@ -85,7 +85,7 @@ if [[ ! -x "$BIN_DIR/pulumi-language-yaml" ]]; then
   # Beside the CLI, where it looks for bundled language hosts first (no PATH warning).
   log "building pulumi-language-yaml v$YAML_HOST_VERSION from its Go module into $BIN_DIR (first run only, ~1 min)"
   mkdir -p "$work/yaml" && cd "$work/yaml"
-  GOBIN="$work/yaml/bin" go install "github.com/pulumi/pulumi-yaml/cmd/pulumi-language-yaml@v$YAML_HOST_VERSION" >&2
+  GOBIN="$work/yaml/bin" go install -trimpath -ldflags "-s -w" "github.com/pulumi/pulumi-yaml/cmd/pulumi-language-yaml@v$YAML_HOST_VERSION" >&2
   mv "$work/yaml/bin/pulumi-language-yaml" "$BIN_DIR/pulumi-language-yaml"
 fi
 echo "$BIN_DIR"

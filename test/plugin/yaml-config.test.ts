@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { startEmulator, RunningEmulator } from "gemini-webhooks-emulator";
 import { closeAllPools } from "gemini-webhooks-client";
 import { LeakScanner } from "../support/leaks";
-import { PulumiProject } from "../support/pulumi-cli";
+import { PulumiProject } from "../../scripts/yaml-project";
 import { TEST_API_KEY } from "../support/emulator";
 
 let emulator: RunningEmulator;

@@ -11,7 +11,7 @@ import { startEmulator, RunningEmulator } from "gemini-webhooks-emulator";
 import { closeAllPools, truncatedMatches, WebhooksClient } from "gemini-webhooks-client";
 import { REPO_ROOT } from "../../scripts/paths";
 import { LeakScanner } from "../support/leaks";
-import { PulumiProject } from "../support/pulumi-cli";
+import { PulumiProject } from "../../scripts/yaml-project";
 import { TEST_API_KEY } from "../support/emulator";
 
 let emulator: RunningEmulator;

@@ -7,8 +7,8 @@ import { execFile } from "node:child_process";
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { pulumiBinDir } from "../../scripts/engine";
-import { PLUGIN_VERSION, pluginTarball } from "../../scripts/bundle-plugin";
+import { pulumiBinDir } from "./engine";
+import { PLUGIN_VERSION, pluginTarball } from "./bundle-plugin";
 
 export interface CliResult {
   code: number;
