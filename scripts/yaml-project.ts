@@ -34,7 +34,12 @@ export class PulumiProject {
   }
 
   /** A project from `programDir` (copied, so stack files stay out of the repository) or from `yaml`. */
-  static async create(source: { programDir?: string; yaml?: string }, env: Record<string, string> = {}): Promise<PulumiProject> {
+  static async create(
+    source: { programDir?: string; yaml?: string },
+    env: Record<string, string> = {},
+    /** `tarball` (default): install the release tarball; `path`: the plugin is found on PATH (env.PATH). */
+    plugin: "tarball" | "path" = "tarball",
+  ): Promise<PulumiProject> {
     const root = mkdtempSync(join(tmpdir(), "gemini-yaml-"));
     const project = new PulumiProject(root, env);
     mkdirSync(project.backendDir, { recursive: true });
@@ -42,8 +47,10 @@ export class PulumiProject {
     if (source.programDir) cpSync(source.programDir, project.dir, { recursive: true });
     else mkdirSync(project.dir, { recursive: true });
     if (source.yaml) project.writeProgram(source.yaml);
-    const install = await project.run(["plugin", "install", "resource", "gemini", PLUGIN_VERSION, "--file", pluginTarball()]);
-    if (install.code !== 0) throw new Error(`plugin install failed:\n${install.output}`);
+    if (plugin === "tarball") {
+      const install = await project.run(["plugin", "install", "resource", "gemini", PLUGIN_VERSION, "--file", pluginTarball()]);
+      if (install.code !== 0) throw new Error(`plugin install failed:\n${install.output}`);
+    }
     return project;
   }
 
@@ -65,7 +72,8 @@ export class PulumiProject {
       PULUMI_CONFIG_PASSPHRASE: "yaml-test-passphrase",
       PULUMI_SKIP_UPDATE_CHECK: "true",
       PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
-      PULUMI_IGNORE_AMBIENT_PLUGINS: "true",
+      // Only the installed plugin counts, unless a test puts one on PATH on purpose.
+      ...(this.env.PATH ? {} : { PULUMI_IGNORE_AMBIENT_PLUGINS: "true" }),
       ...this.env,
       ...extraEnv,
     };

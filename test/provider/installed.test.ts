@@ -7,13 +7,14 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { readFileSync, readdirSync, rmSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { startEmulator } from "gemini-webhooks-emulator";
 import { closeAllPools } from "gemini-webhooks-client";
 import { openStack, pulumiBinDir } from "../../scripts/engine";
 import { REPO_ROOT } from "../../scripts/paths";
 import { PROVIDER_PACKAGE, scratchInfraRepo } from "../../scripts/infra-repo";
 import { TEST_API_KEY } from "../support/emulator";
+import { PulumiProject } from "../../scripts/yaml-project";
 
 const repo = scratchInfraRepo();
 const dir = repo.dir;
@@ -86,4 +87,26 @@ test("the install puts the plugin on the infra repo's PATH: node_modules/.bin/pu
   assert.equal(parsed.name, "gemini");
   assert.equal(parsed.version, JSON.parse(readFileSync(join(REPO_ROOT, "provider", "package.json"), "utf8")).version);
   assert.deepEqual(Object.keys(parsed.resources).sort(), ["gemini:index:SecretRotation", "gemini:index:Webhook"]);
+});
+
+test("with node_modules/.bin on PATH, the pulumi command runs a YAML program on the npm-installed plugin (no plugin install)", async () => {
+  const emulator = await startEmulator({ inMemory: true, apiKey: TEST_API_KEY });
+  const path = [pulumiBinDir(), join(dir, "node_modules", ".bin"), dirname(process.execPath), "/usr/bin", "/bin"].join(":");
+  const project = await PulumiProject.create(
+    { yaml: "name: from-npm\nruntime: yaml\nresources:\n  hook:\n    type: gemini:Webhook\n    properties:\n      uri: https://example.com/npm\n      subscribedEvents: [batch.succeeded]\n" },
+    { PATH: path, GEMINI_API_KEY: TEST_API_KEY },
+    "path",
+  );
+  try {
+    await project.ok(["stack", "init", "dev"]);
+    await project.ok(["config", "set", "gemini:baseUrl", emulator.url]);
+    const up = await project.ok(["up", "--yes"]);
+    assert.match(up.output, /using pulumi-resource-gemini from \$PATH at .*node_modules\/\.bin\/pulumi-resource-gemini/);
+    assert.equal(emulator.ctx.store.countWebhooks(), 1);
+    await project.ok(["destroy", "--yes"]);
+    assert.equal(emulator.ctx.store.countWebhooks(), 0);
+  } finally {
+    project.remove();
+    await emulator.close();
+  }
 });
