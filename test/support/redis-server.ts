@@ -9,6 +9,10 @@ import Redis from "ioredis";
 import { freePort } from "../../scripts/free-port";
 import { waitFor } from "../../scripts/wait-for";
 
+/** Every server a suite started: a failed test must not leave one running (it would keep Jest alive). */
+const live = new Set<RedisServer>();
+if (typeof afterAll === "function") afterAll(() => Promise.all([...live].map((server) => server.kill())));
+
 export class RedisServer {
   child?: ChildProcess;
 
@@ -33,6 +37,7 @@ export class RedisServer {
       : ["--appendonly", "no"];
     const child = spawn("redis-server", ["--port", String(this.port), "--bind", "127.0.0.1", "--save", "", ...durability], { stdio: "ignore" });
     this.child = child;
+    live.add(this);
     const failed = once(child, "error").then(([e]) => e as Error);
     const ready = waitFor("redis-server to answer", async () => {
       const probe = new Redis(this.url, { lazyConnect: true, retryStrategy: () => null });
