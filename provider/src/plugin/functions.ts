@@ -12,7 +12,7 @@ const optionalString = (args: Props, key: string, failures: Failure[]): string |
   return undefined;
 };
 
-export function invokeFunction(token: string, args: Props, _secretKeys: Set<string>): { outputs: Props; failures: Failure[] } {
+export function invokeFunction(token: string, args: Props): { outputs: Props; failures: Failure[] } {
   if (token !== GET_CURRENT_SIGNING_SECRETS) {
     throw new Error(`unknown function ${JSON.stringify(token)}; the gemini provider has ${GET_CURRENT_SIGNING_SECRETS}`);
   }

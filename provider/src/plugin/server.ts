@@ -170,8 +170,8 @@ export function providerService(version: string, log: EngineLog): grpc.UntypedSe
     }),
 
     invoke: unary((req: provproto.InvokeRequest) => {
-      const { plain, secretKeys } = unwrapProps(toJs(req.getArgs()));
-      const { outputs, failures } = invokeFunction(req.getTok(), plain, secretKeys);
+      // The results are returned as secrets whatever the arguments were (functions.ts).
+      const { outputs, failures } = invokeFunction(req.getTok(), unwrapProps(toJs(req.getArgs())).plain);
       const res = new provproto.InvokeResponse();
       res.setReturn(toStruct(outputs));
       res.setFailuresList(failuresOf(failures));
