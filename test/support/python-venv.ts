@@ -1,6 +1,6 @@
 /**
- * A Python virtualenv with Pulumi's Python SDK from PyPI (cached beside the CLI, created on first
- * use) and a generated gemini SDK installed into it. Returns the venv's python.
+ * Python virtualenvs with packages from PyPI, cached beside the CLI (created on first use, one per
+ * package set). Returns the venv's python.
  */
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -19,14 +19,21 @@ function run(cmd: string, args: string[]): Promise<void> {
   );
 }
 
-export async function pythonWithPulumi(sdkDir: string): Promise<string> {
-  const venv = join(CACHE, `python-pulumi-${PYTHON_PULUMI_VERSION}`);
+/** A cached virtualenv holding exactly `packages` (pinned versions). */
+export async function pythonVenv(packages: string[]): Promise<string> {
+  const venv = join(CACHE, `python-${packages.join("-").replace(/[^A-Za-z0-9.=-]+/g, "_")}`);
   const python = join(venv, "bin", "python");
   if (!existsSync(join(venv, ".complete"))) {
     await run("python3", ["-m", "venv", "--clear", venv]);
-    await run(python, ["-m", "pip", "install", "--quiet", "--disable-pip-version-check", `pulumi==${PYTHON_PULUMI_VERSION}`]);
+    await run(python, ["-m", "pip", "install", "--quiet", "--disable-pip-version-check", ...packages]);
     await run("touch", [join(venv, ".complete")]);
   }
+  return python;
+}
+
+/** Pulumi's Python SDK, with a generated gemini SDK (re)installed from `sdkDir`. */
+export async function pythonWithPulumi(sdkDir: string): Promise<string> {
+  const python = await pythonVenv([`pulumi==${PYTHON_PULUMI_VERSION}`]);
   await run(python, ["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--force-reinstall", "--no-deps", sdkDir]);
   return python;
 }
