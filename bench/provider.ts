@@ -68,6 +68,42 @@ function stateBytes(dir: string, type: string): number {
   return 0;
 }
 
+/** The steps one measured lifecycle runs: up three times (create, no-op, after `edit`), then destroy. */
+interface Lifecycle {
+  up: () => Promise<unknown>;
+  /** Changes every resource's inputs (the program's next up updates them). */
+  edit: () => void;
+  destroy: () => Promise<unknown>;
+  /** State bytes per resource, read before destroy. */
+  stateBytes: () => number;
+}
+
+/** Times each step and counts the emulator's API calls per resource across it. */
+async function measure(n: number, kind: ProviderFigure["kind"], emulator: RunningEmulator, steps: Lifecycle, countCalls: boolean): Promise<ProviderFigure> {
+  const calls = () => totalCalls(emulator.ctx.metrics.calls);
+  const c0 = calls();
+  const createSeconds = await timed(steps.up);
+  const c1 = calls();
+  const noopSeconds = await timed(steps.up);
+  const c2 = calls();
+  steps.edit();
+  const updateSeconds = await timed(steps.up);
+  const c3 = calls();
+  const stateBytesPerResource = steps.stateBytes();
+  const destroySeconds = await timed(steps.destroy);
+  const c4 = calls();
+  return {
+    n,
+    kind,
+    createSeconds,
+    noopSeconds,
+    updateSeconds,
+    destroySeconds,
+    ...(countCalls ? { callsPerResource: { create: (c1 - c0) / n, noop: (c2 - c1) / n, update: (c3 - c2) / n, destroy: (c4 - c3) / n } } : {}),
+    stateBytesPerResource,
+  };
+}
+
 /** N webhooks in a YAML program through the `pulumi` command and the gemini plugin. */
 async function benchPlugin(n: number, emulator: RunningEmulator): Promise<ProviderFigure> {
   const program = (version: number) =>
@@ -78,28 +114,13 @@ async function benchPlugin(n: number, emulator: RunningEmulator): Promise<Provid
     await project.ok(["stack", "init", `n${n}`]);
     await project.ok(["config", "set", "gemini:baseUrl", emulator.url]);
     await project.ok(["config", "set", "--secret", "gemini:apiKey", "bench-key"]);
-    const calls = () => totalCalls(emulator.ctx.metrics.calls);
-    const c0 = calls();
-    const createSeconds = await timed(() => project.ok(["up", "--yes", "--skip-preview"]));
-    const c1 = calls();
-    const noopSeconds = await timed(() => project.ok(["up", "--yes", "--skip-preview"]));
-    const c2 = calls();
-    project.writeProgram(program(2));
-    const updateSeconds = await timed(() => project.ok(["up", "--yes", "--skip-preview"]));
-    const c3 = calls();
-    const bytes = stateBytes(project.backendDir, "gemini:index:Webhook");
-    const destroySeconds = await timed(() => project.ok(["destroy", "--yes", "--skip-preview"]));
-    const c4 = calls();
-    return {
-      n,
-      kind: "webhook (plugin, YAML)",
-      createSeconds,
-      noopSeconds,
-      updateSeconds,
-      destroySeconds,
-      callsPerResource: { create: (c1 - c0) / n, noop: (c2 - c1) / n, update: (c3 - c2) / n, destroy: (c4 - c3) / n },
-      stateBytesPerResource: bytes,
-    };
+    const up = () => project.ok(["up", "--yes", "--skip-preview"]);
+    return await measure(n, "webhook (plugin, YAML)", emulator, {
+      up,
+      edit: () => project.writeProgram(program(2)),
+      destroy: () => project.ok(["destroy", "--yes", "--skip-preview"]),
+      stateBytes: () => stateBytes(project.backendDir, "gemini:index:Webhook"),
+    }, true);
   } finally {
     project.remove();
   }
@@ -131,30 +152,17 @@ export async function benchProvider(sizes: number[] = [10, 50, 100]): Promise<Pr
             },
             config: { "gemini:apiKey": { value: "bench-key", secret: true }, "gemini:baseUrl": { value: emulator.apiUrl } },
           });
-          const calls = () => totalCalls(emulator.ctx.metrics.calls);
-          const c0 = calls();
-          const createSeconds = await timed(() => stack.up());
-          const c1 = calls();
-          const noopSeconds = await timed(() => stack.up());
-          const c2 = calls();
-          version = 2;
-          const updateSeconds = await timed(() => stack.up());
-          const c3 = calls();
-          const bytes = stateBytes(dir, kind !== "trivial" ? "pulumi-nodejs:dynamic/gemini:Webhook" : "pulumi-nodejs:dynamic/bench:Trivial");
-          const destroySeconds = await timed(() => stack.destroy());
-          const c4 = calls();
-          figures.push({
-            n,
-            kind,
-            createSeconds,
-            noopSeconds,
-            updateSeconds,
-            destroySeconds,
-            ...(kind !== "trivial"
-              ? { callsPerResource: { create: (c1 - c0) / n, noop: (c2 - c1) / n, update: (c3 - c2) / n, destroy: (c4 - c3) / n } }
-              : {}),
-            stateBytesPerResource: bytes,
-          });
+          const type = kind !== "trivial" ? "pulumi-nodejs:dynamic/gemini:Webhook" : "pulumi-nodejs:dynamic/bench:Trivial";
+          figures.push(
+            await measure(n, kind, emulator, {
+              up: () => stack.up(),
+              edit: () => {
+                version = 2;
+              },
+              destroy: () => stack.destroy(),
+              stateBytes: () => stateBytes(dir, type),
+            }, kind !== "trivial"),
+          );
         } finally {
           rmSync(dir, { recursive: true, force: true });
         }

@@ -4,10 +4,10 @@
  * the executable `pulumi-resource-gemini` the CLI launches — a shell script that runs it with `node`.
  * The bundle is plain JavaScript, so one tarball content serves every OS/arch name Pulumi looks for.
  */
-import { buildSync } from "esbuild";
 import { execFileSync } from "node:child_process";
 import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { bundleForNode } from "./bundle";
 import { REPO_ROOT } from "./paths";
 
 export const PLUGIN_VERSION: string = JSON.parse(readFileSync(join(REPO_ROOT, "provider", "package.json"), "utf8")).version;
@@ -28,17 +28,7 @@ function main(): void {
   const stage = join(PLUGIN_RELEASE_DIR, "stage");
   rmSync(PLUGIN_RELEASE_DIR, { recursive: true, force: true });
   mkdirSync(stage, { recursive: true });
-  buildSync({
-    entryPoints: [join(REPO_ROOT, "provider", "dist", "plugin", "main.js")],
-    outfile: join(stage, "pulumi-resource-gemini.js"),
-    bundle: true,
-    platform: "node",
-    target: "node22",
-    format: "cjs",
-    minifySyntax: true,
-    legalComments: "eof",
-    logLevel: "warning",
-  });
+  bundleForNode(join(REPO_ROOT, "provider", "dist", "plugin", "main.js"), join(stage, "pulumi-resource-gemini.js"));
   writeFileSync(join(stage, "pulumi-resource-gemini"), LAUNCHER);
   chmodSync(join(stage, "pulumi-resource-gemini"), 0o755);
   for (const platform of PLATFORMS) {

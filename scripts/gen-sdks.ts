@@ -10,16 +10,14 @@
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { homedir } from "node:os";
 import { join } from "node:path";
 import { pulumiBinDir } from "./engine";
 import { PLUGIN_RELEASE_DIR } from "./bundle-plugin";
-import { REPO_ROOT } from "./paths";
+import { CACHE_DIR, REPO_ROOT } from "./paths";
 
 export const SDK_LANGUAGES = ["nodejs", "python", "go", "dotnet"] as const;
 export const SDKS_DIR = join(REPO_ROOT, "dist", "sdks");
 const TOOL_DIR = join(REPO_ROOT, "tools", "gen-sdk");
-const CACHE = process.env.GEMINI_WEBHOOKS_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "gemini-webhooks");
 
 /**
  * The generator builds: `current` (Node.js, Python, Go, from the CLI's Pulumi release) and `dotnet`
@@ -32,7 +30,7 @@ export function genSdkTool(build: keyof typeof BUILDS): string {
   for (const file of [`${build}/main.go`, `${build}/go.mod`, `${build}/go.sum`, "sdkgen/sdkgen.go", "sdkgen/go.mod"]) {
     hash.update(readFileSync(join(TOOL_DIR, file)));
   }
-  const bin = join(CACHE, `gen-sdk-${build}-${hash.digest("hex").slice(0, 12)}`, "gen-sdk");
+  const bin = join(CACHE_DIR, `gen-sdk-${build}-${hash.digest("hex").slice(0, 12)}`, "gen-sdk");
   if (!existsSync(bin)) {
     try {
       execFileSync("go", ["version"], { stdio: "ignore" });

@@ -3,20 +3,13 @@
  * the CLI), with the gemini plugin installed from the release tarball into a private PULUMI_HOME,
  * a `file://` backend, and nothing fetched from the internet.
  */
-import { execFile } from "node:child_process";
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { pulumiBinDir } from "./engine";
 import { PLUGIN_VERSION, pluginTarball } from "./bundle-plugin";
+import { CommandResult, execCommand } from "./exec";
 
-export interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-  /** stdout and stderr together, for assertions and leak scans. */
-  output: string;
-}
 
 export class PulumiProject {
   readonly root: string;
@@ -62,7 +55,7 @@ export class PulumiProject {
     return readFileSync(join(this.dir, "Pulumi.yaml"), "utf8");
   }
 
-  run(args: string[], extraEnv: Record<string, string> = {}): Promise<CliResult> {
+  async run(args: string[], extraEnv: Record<string, string> = {}): Promise<CommandResult> {
     const env: Record<string, string> = {
       // The plugin's launcher runs `node`: this Node, first on PATH.
       PATH: [pulumiBinDir(), dirname(process.execPath), "/usr/local/bin", "/usr/bin", "/bin"].join(":"),
@@ -77,21 +70,15 @@ export class PulumiProject {
       ...this.env,
       ...extraEnv,
     };
-    const full = [...args, "--non-interactive", "--color", "never"];
-    return new Promise((resolve) => {
-      execFile(join(pulumiBinDir(), "pulumi"), full, { cwd: this.dir, env, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-        const code = err ? (typeof err.code === "number" ? err.code : 1) : 0;
-        const result = { code, stdout, stderr, output: `${stdout}\n${stderr}` };
-        // What the test asked to reveal (`--show-secrets`, a `config set --secret` value) is left out.
-        const shown = args.includes("--secret") ? args.slice(0, -1).concat("<secret>") : args;
-        if (!args.includes("--show-secrets")) this.transcript.push(`$ pulumi ${shown.join(" ")}\n${result.output}`);
-        resolve(result);
-      });
-    });
+    const result = await execCommand(join(pulumiBinDir(), "pulumi"), [...args, "--non-interactive", "--color", "never"], { cwd: this.dir, env });
+    // What the test asked to reveal (`--show-secrets`, a `config set --secret` value) is left out.
+    const shown = args.includes("--secret") ? args.slice(0, -1).concat("<secret>") : args;
+    if (!args.includes("--show-secrets")) this.transcript.push(`$ pulumi ${shown.join(" ")}\n${result.output}`);
+    return result;
   }
 
   /** Runs a command that must succeed, and returns its output. */
-  async ok(args: string[], extraEnv: Record<string, string> = {}): Promise<CliResult> {
+  async ok(args: string[], extraEnv: Record<string, string> = {}): Promise<CommandResult> {
     const result = await this.run(args, extraEnv);
     if (result.code !== 0) throw new Error(`pulumi ${args.join(" ")} exited ${result.code}:\n${result.output}`);
     return result;
@@ -112,16 +99,20 @@ export class PulumiProject {
 
   /** Every file under the backend and the project (state, backups, history, stack config), concatenated. */
   backendFiles(): string {
-    const texts: string[] = [];
-    const walk = (dir: string) => {
-      for (const name of readdirSync(dir)) {
-        const path = join(dir, name);
-        if (statSync(path).isDirectory()) walk(path);
-        else texts.push(`== ${path}\n${readFileSync(path, "utf8")}`);
-      }
-    };
-    walk(this.backendDir);
-    walk(this.dir);
-    return texts.join("\n");
+    return `${textUnder(this.backendDir)}\n${textUnder(this.dir)}`;
   }
+}
+
+/** Every file under `dir`, each headed by `== <path>`, concatenated: what a leak scan reads. */
+export function textUnder(dir: string): string {
+  const texts: string[] = [];
+  const walk = (d: string) => {
+    for (const name of readdirSync(d)) {
+      const path = join(d, name);
+      if (statSync(path).isDirectory()) walk(path);
+      else texts.push(`== ${path}\n${readFileSync(path, "utf8")}`);
+    }
+  };
+  walk(dir);
+  return texts.join("\n");
 }

@@ -5,10 +5,10 @@
  * checks it and which requests reached the emulator.
  */
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { startEmulator, RunningEmulator } from "gemini-webhooks-emulator";
 import { pythonVenv } from "../support/python-venv";
+import { execOk } from "../../scripts/exec";
 
 /** The release this suite was written against; the SDK's webhooks surface is new and still moving. */
 const GOOGLE_GENAI = "google-genai==3.6.1";
@@ -21,15 +21,10 @@ beforeAll(async () => {
   emulator = await startEmulator({ inMemory: true, apiKey: KEY });
   emulator.app.server.on("request", (req) => seen.push(`${req.method} ${req.url} key:${req.headers["x-goog-api-key"] === KEY ? "ok" : "other"}`));
   const python = await pythonVenv([GOOGLE_GENAI]);
-  const stdout = await new Promise<string>((resolve, reject) =>
-    execFile(
-      python,
-      [join(__dirname, "programs", "python_sdk_oracle.py")],
-      // Only what a user's shell would hold: the key and the origin (no proxy, no other settings).
-      { env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? "/tmp", GEMINI_API_KEY: KEY, GOOGLE_GEMINI_BASE_URL: emulator.url } },
-      (err, out, errOut) => (err ? reject(new Error(`${err.message}\n${out}\n${errOut}`)) : resolve(out)),
-    ),
-  );
+  const stdout = await execOk(python, [join(__dirname, "programs", "python_sdk_oracle.py")], {
+    // Only what a user's shell would hold: the key and the origin (no proxy, no other settings).
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? "/tmp", GEMINI_API_KEY: KEY, GOOGLE_GEMINI_BASE_URL: emulator.url },
+  });
   for (const line of stdout.split("\n").filter((l) => l.startsWith("{"))) {
     const { check, ...observed } = JSON.parse(line) as { check: string } & Record<string, unknown>;
     checks.set(check, observed);

@@ -5,7 +5,6 @@
  * operation runs from node_modules through the real engine.
  */
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { readFileSync, readdirSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { startEmulator } from "gemini-webhooks-emulator";
@@ -15,6 +14,7 @@ import { REPO_ROOT } from "../../scripts/paths";
 import { PROVIDER_PACKAGE, scratchInfraRepo } from "../../scripts/infra-repo";
 import { TEST_API_KEY } from "../support/emulator";
 import { PulumiProject } from "../../scripts/yaml-project";
+import { execOk } from "../../scripts/exec";
 
 const repo = scratchInfraRepo();
 const dir = repo.dir;
@@ -78,11 +78,7 @@ test("installed from node_modules, the provider is stored by reference and state
 
 test("the install puts the plugin on the infra repo's PATH: node_modules/.bin/pulumi-resource-gemini serves the schema to the CLI", async () => {
   const bin = join(dir, "node_modules", ".bin", "pulumi-resource-gemini");
-  const schema = await new Promise<string>((resolve, reject) =>
-    execFile(join(pulumiBinDir(), "pulumi"), ["package", "get-schema", bin], { env: { ...process.env, PULUMI_SKIP_UPDATE_CHECK: "true" } }, (err, stdout, stderr) =>
-      err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout),
-    ),
-  );
+  const schema = await execOk(join(pulumiBinDir(), "pulumi"), ["package", "get-schema", bin], { env: { ...process.env, PULUMI_SKIP_UPDATE_CHECK: "true" } });
   const parsed = JSON.parse(schema) as { name: string; version: string; resources: Record<string, unknown> };
   assert.equal(parsed.name, "gemini");
   assert.equal(parsed.version, JSON.parse(readFileSync(join(REPO_ROOT, "provider", "package.json"), "utf8")).version);

@@ -2,26 +2,19 @@
  * Python virtualenvs with packages from PyPI, cached beside the CLI (created on first use, one per
  * package set). Returns the venv's python.
  */
-import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
-import { homedir } from "node:os";
 import { join } from "node:path";
+import { execOk } from "../../scripts/exec";
+import { CACHE_DIR } from "../../scripts/paths";
 
 /** The Python SDK release closest to the CLI's that PyPI serves. */
 export const PYTHON_PULUMI_VERSION = "3.272.0";
-const CACHE = process.env.GEMINI_WEBHOOKS_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "gemini-webhooks");
 
-function run(cmd: string, args: string[]): Promise<void> {
-  return new Promise((resolve, reject) =>
-    execFile(cmd, args, { maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) =>
-      err ? reject(new Error(`${cmd} ${args.join(" ")} failed:\n${stdout}\n${stderr}`)) : resolve(),
-    ),
-  );
-}
+const run = (cmd: string, args: string[]) => execOk(cmd, args).then(() => undefined);
 
 /** A cached virtualenv holding exactly `packages` (pinned versions). */
 export async function pythonVenv(packages: string[]): Promise<string> {
-  const venv = join(CACHE, `python-${packages.join("-").replace(/[^A-Za-z0-9.=-]+/g, "_")}`);
+  const venv = join(CACHE_DIR, `python-${packages.join("-").replace(/[^A-Za-z0-9.=-]+/g, "_")}`);
   const python = join(venv, "bin", "python");
   if (!existsSync(join(venv, ".complete"))) {
     await run("python3", ["-m", "venv", "--clear", venv]);
