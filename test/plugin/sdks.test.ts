@@ -1,5 +1,6 @@
 /**
- * The SDKs generated from the schema the plugin serves (`npm run sdks`), used as users use them:
+ * The SDKs generated from the schema the plugin serves (`npm run sdks`, typed as the README types
+ * it), used as users use them:
  * the Python and Go examples run through the real engine (the Automation API's inline programs host
  * their own language runtime) with the plugin from its release tarball, against the emulator; the
  * Node.js SDK typechecks; the .NET SDK is generated (no .NET toolchain on this machine).
@@ -10,7 +11,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { startEmulator, RunningEmulator } from "gemini-webhooks-emulator";
 import { closeAllPools } from "gemini-webhooks-client";
-import { generateSdks, SDKS_DIR } from "../../scripts/gen-sdks";
+import { SDKS_DIR } from "../../scripts/gen-sdks";
 import { pulumiBinDir } from "../../scripts/engine";
 import { PLUGIN_VERSION, pluginTarball } from "../../scripts/bundle-plugin";
 import { REPO_ROOT } from "../../scripts/paths";
@@ -31,7 +32,10 @@ const run = (cmd: string, args: string[], options: { cwd?: string; env?: Record<
 const enginePath = () => [pulumiBinDir(), dirname(process.execPath), process.env.PATH ?? ""].join(":");
 
 beforeAll(async () => {
-  generateSdks();
+  // `npm run sdks` as the README types it.
+  const sdks = await execCommand("npm", ["run", "sdks"], { cwd: REPO_ROOT });
+  assert.equal(sdks.code, 0, sdks.output);
+  assert.match(sdks.stdout, /SDKs written to .*dist\/sdks\/\{nodejs,python,go,dotnet\}/);
   emulator = await startEmulator({ inMemory: true, apiKey: TEST_API_KEY });
   const install = await run(join(pulumiBinDir(), "pulumi"), ["plugin", "install", "resource", "gemini", PLUGIN_VERSION, "--file", pluginTarball()], {
     env: { PULUMI_HOME: pulumiHome, PULUMI_SKIP_UPDATE_CHECK: "true" },
