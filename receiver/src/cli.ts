@@ -1,63 +1,41 @@
 #!/usr/bin/env node
 /**
- * `gemini-webhooks-receiver`: the verifying receiver as a server, configured by environment
- * variables (see README). Invalid configuration stops start-up with a message naming the variable.
+ * `gemini-webhooks-receiver`: the verifying receiver as a server (no command), configured by
+ * environment variables; `gemini-webhooks-receiver dead-letters …` operates its dead letters.
+ * Invalid configuration stops with exit code 2 and a message naming the variable.
  */
-import { ConfigError, loadConfig } from "./config";
-import { loadHandlerModule } from "./handler-module";
-import { buildReceiver } from "./server";
+import { ConfigError, variablesHelp } from "./config";
+import { deadLettersCommand, DEAD_LETTERS_HELP } from "./dead-letters-cli";
+import { serve } from "./serve";
 
-const HELP = `Usage: gemini-webhooks-receiver
+const HELP = `Usage: gemini-webhooks-receiver                 run the server
+       gemini-webhooks-receiver dead-letters …   list, show, replay or drop dead letters (--help)
 
 Receives Gemini webhook deliveries, verifies them, deduplicates them, hands them off and runs
 your handler on them.
   POST /webhooks/gemini          static webhooks (Standard Webhooks HMAC)
   POST /webhooks/gemini/dynamic  dynamic webhooks (RS256 JWT, JWKS)
-  GET  /healthz (readiness), GET /livez, GET /metrics
+  GET  /livez                    liveness: the process answers (HEALTHCHECK, Kubernetes liveness)
+  GET  /readyz (/healthz)        readiness: store reachable, secrets loaded, not draining
+  GET  /metrics                  Prometheus (on METRICS_PORT instead, when set)
 
-Environment:
-  PORT (8080), HOST (0.0.0.0)
-  WEBHOOK_SIGNING_SECRETS               whsec_ secrets, whitespace- or comma-separated (both during a rotation)
-  WEBHOOK_SIGNING_SECRETS_FILE          or a file holding them, re-read when it changes and on SIGHUP
-  WEBHOOK_TIMESTAMP_TOLERANCE_SECONDS   accepted clock difference, both ways (300)
-  JWKS_URI, JWT_ISSUER, JWT_AUDIENCE    dynamic webhooks (all three); JWKS_ALLOW_HTTP, JWT_REQUIRE_BODY_HASH,
-                                        JWT_MAX_TOKEN_AGE_SECONDS (600), JWT_MAX_LIFETIME_SECONDS (3600)
-  REDIS_URL                             durable mode: dedup and a Redis stream shared by every replica
-                                        (without it: in memory, for development only)
-  HANDLER_MODULE                        a module exporting async handle(event, meta) (default: log each event)
-  HANDLER_CONCURRENCY (8), QUEUE_MAX_LENGTH (100000), HANDLER_VISIBILITY_TIMEOUT_MS (30000),
-  HANDLER_MAX_ATTEMPTS (5)
-  MAX_BODY_BYTES                        (1048576)
-  LOG_LEVEL                             (info)
+Environment (defaults in parentheses):
+${variablesHelp()}
+
+Signals: SIGTERM/SIGINT drain within SHUTDOWN_TIMEOUT_MS and exit 0; SIGHUP re-reads the secrets file.
 `;
 
-async function main(): Promise<void> {
-  if (process.argv.includes("--help") || process.argv.includes("-h")) {
-    process.stdout.write(HELP);
+async function main(argv: string[]): Promise<void> {
+  if (argv.includes("--help") || argv.includes("-h")) {
+    process.stdout.write(argv[0] === "dead-letters" ? DEAD_LETTERS_HELP : HELP);
     return;
   }
-  if (process.argv.length > 2) throw new ConfigError(`unexpected argument ${JSON.stringify(process.argv[2])}; configuration is by environment (see --help)`);
-  const config = loadConfig();
-  const handler = config.handlerModule ? await loadHandlerModule(config.handlerModule) : undefined;
-  const receiver = buildReceiver(config, { handler });
-  await receiver.start();
-  await receiver.app.listen({ port: config.port, host: config.host });
-  process.on("SIGHUP", () => receiver.reloadSecrets());
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    receiver.app.log.info({ signal }, "draining before exit");
-    receiver.close().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
-  };
-  process.on("SIGTERM", () => stop("SIGTERM"));
-  process.on("SIGINT", () => stop("SIGINT"));
+  if (argv[0] === "dead-letters") return deadLettersCommand(argv.slice(1));
+  if (argv.length > 0) throw new ConfigError(`unexpected argument ${JSON.stringify(argv[0])}; the server is configured by environment, the one command is dead-letters (see --help)`);
+  await serve();
 }
 
-main().catch((err: unknown) => {
+main(process.argv.slice(2)).catch((err: unknown) => {
   const message = err instanceof Error ? err.message : String(err);
   process.stderr.write(`gemini-webhooks-receiver: ${message}\n`);
   process.exit(err instanceof ConfigError ? 2 : 1);

@@ -1,10 +1,13 @@
 /**
- * The receiver's configuration from the environment. Invalid values stop start-up with a message
- * naming the variable; secrets are never echoed.
+ * The receiver's configuration from the environment. Every variable is declared once in
+ * `VARIABLES` (name, default, meaning): `--help` and the unknown-variable check are derived from it.
+ * Invalid values stop start-up with a message naming the variable; secrets are never echoed.
  */
 import { existsSync, readFileSync } from "node:fs";
-import { parseSecrets } from "./signing-keys";
-import { decodeSecrets } from "./verify-static";
+import { ConfigError } from "./errors";
+import { decodeSecrets, parseSecrets } from "./verify-static";
+
+export { ConfigError } from "./errors";
 
 export interface ReceiverConfig {
   port: number;
@@ -16,12 +19,18 @@ export interface ReceiverConfig {
   /** A module exporting `handle(event, meta)`: the server's handler (default: log each event). */
   handlerModule?: string;
   handlerConcurrency: number;
+  /** A handler run longer than this is a failed attempt (reason `timeout`); its signal is aborted. */
+  handlerTimeoutMs: number;
   /** Backlog beyond which deliveries get 503 (the durable stream's length, or the in-memory queue's). */
   queueMaxLength: number;
   /** Durable mode: ms an event may stay unacknowledged before another replica takes it over. */
   visibilityTimeoutMs: number;
   /** Durable mode: runs of one event before it moves to the dead-letter stream. */
   maxAttempts: number;
+  /** Durable mode: entries the dead-letter stream keeps; the oldest beyond are trimmed (and counted). */
+  deadLetterMax: number;
+  /** On SIGTERM/SIGINT: how long in-flight handlers may finish before the process exits anyway. */
+  shutdownTimeoutMs: number;
   toleranceSeconds: number;
   jwt?: {
     jwksUri: string;
@@ -30,15 +39,82 @@ export interface ReceiverConfig {
     requireBodyHash: boolean;
     maxTokenAgeSeconds: number;
     maxLifetimeSeconds: number;
+    /** A cached key set older than this is refetched before it is used again. */
+    jwksMaxAgeMs: number;
   };
   redisUrl?: string;
+  /** Namespace of every Redis key and stream, so several environments can share one Redis. */
+  redisKeyPrefix: string;
+  /** When set, `/metrics` is served on its own listener (and the webhook port answers 404 for it). */
+  metrics?: { port: number; host: string };
   maxBodyBytes: number;
   logLevel: string;
 }
 
-export class ConfigError extends Error {
-  override readonly name = "ConfigError";
-  readonly code = "ERR_RECEIVER_CONFIG";
+/** Every variable the receiver reads: the one source for `--help` and for the unknown-name check. */
+export const VARIABLES: readonly { name: string; fallback: string; doc: string }[] = [
+  { name: "PORT", fallback: "8080", doc: "webhook listener port" },
+  { name: "HOST", fallback: "0.0.0.0", doc: "webhook listener address" },
+  { name: "WEBHOOK_SIGNING_SECRETS", fallback: "", doc: "whsec_ secrets, whitespace- or comma-separated (both during a rotation)" },
+  { name: "WEBHOOK_SIGNING_SECRETS_FILE", fallback: "", doc: "or a file holding them, re-read when it changes and on SIGHUP" },
+  { name: "WEBHOOK_TIMESTAMP_TOLERANCE_SECONDS", fallback: "300", doc: "accepted clock difference, both ways" },
+  { name: "JWKS_URI", fallback: "", doc: "dynamic webhooks: the sender's JWK set (with JWT_ISSUER and JWT_AUDIENCE)" },
+  { name: "JWT_ISSUER", fallback: "", doc: "dynamic webhooks: expected iss" },
+  { name: "JWT_AUDIENCE", fallback: "", doc: "dynamic webhooks: expected aud (this endpoint's public URL), comma-separated" },
+  { name: "JWKS_ALLOW_HTTP", fallback: "false", doc: "allow an http: JWKS_URI off loopback (trusted networks only)" },
+  { name: "JWKS_MAX_AGE_MS", fallback: "300000", doc: "a cached key set older than this is refetched: how long a removed key can stay trusted" },
+  { name: "JWT_REQUIRE_BODY_HASH", fallback: "true", doc: "require the body_sha256 claim" },
+  { name: "JWT_MAX_TOKEN_AGE_SECONDS", fallback: "600", doc: "refuse tokens issued longer ago" },
+  { name: "JWT_MAX_LIFETIME_SECONDS", fallback: "3600", doc: "refuse tokens living longer (exp - iat)" },
+  { name: "REDIS_URL", fallback: "", doc: "durable mode: dedup and a Redis stream shared by every replica (without it: in memory, development only)" },
+  { name: "REDIS_KEY_PREFIX", fallback: "gemini-webhooks:", doc: "namespace of every Redis key and stream (one per environment)" },
+  { name: "HANDLER_MODULE", fallback: "", doc: "a module exporting async handle(event, meta) (default: log each event)" },
+  { name: "HANDLER_CONCURRENCY", fallback: "8", doc: "handlers running at once in this process" },
+  { name: "HANDLER_TIMEOUT_MS", fallback: "30000", doc: "a handler run past this is a failed attempt (reason timeout); meta.signal is aborted" },
+  { name: "HANDLER_MAX_ATTEMPTS", fallback: "5", doc: "durable mode: runs of one event before it is dead-lettered" },
+  { name: "HANDLER_VISIBILITY_TIMEOUT_MS", fallback: "60000", doc: "durable mode: an event unacknowledged this long is taken over (> HANDLER_TIMEOUT_MS)" },
+  { name: "QUEUE_MAX_LENGTH", fallback: "100000", doc: "backlog beyond which deliveries get 503" },
+  { name: "DEAD_LETTER_MAX", fallback: "10000", doc: "durable mode: dead letters kept; older ones are trimmed and counted" },
+  { name: "SHUTDOWN_TIMEOUT_MS", fallback: "8000", doc: "on SIGTERM/SIGINT: time in-flight handlers get before exit (inside docker stop's 10 s)" },
+  { name: "METRICS_PORT", fallback: "", doc: "serve /metrics on its own listener (the webhook port then answers 404 for it)" },
+  { name: "METRICS_HOST", fallback: "0.0.0.0", doc: "address of the metrics listener" },
+  { name: "MAX_BODY_BYTES", fallback: "1048576", doc: "largest accepted body" },
+  { name: "LOG_LEVEL", fallback: "info", doc: "fatal, error, warn, info, debug, trace or silent" },
+];
+
+/** Prefixes that belong to the receiver: an unknown name with one is a typo, and stops start-up. */
+export const PREFIXES = ["WEBHOOK_", "REDIS_", "HANDLER_", "JWKS_", "JWT_", "DEAD_LETTER_", "METRICS_", "SHUTDOWN_"] as const;
+
+/**
+ * Variables Kubernetes injects for every Service in the namespace (a Service named `redis` gives
+ * `REDIS_PORT=tcp://…`, `REDIS_SERVICE_HOST`, …): not typos, never refused.
+ */
+const SERVICE_LINK = /^[A-Z0-9_]+_(SERVICE_HOST|SERVICE_PORT(_[A-Z0-9_]+)?|PORT(_\d+_(TCP|UDP|SCTP)(_(PROTO|PORT|ADDR))?)?)$/;
+
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let diagonal = row[0];
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const above = row[j];
+      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diagonal = above;
+    }
+  }
+  return row[b.length];
+}
+
+/** Refuses a variable that carries one of the receiver's prefixes but is not one of its variables. */
+function refuseUnknown(env: NodeJS.ProcessEnv): void {
+  const known = new Set(VARIABLES.map((v) => v.name));
+  for (const name of Object.keys(env).sort()) {
+    if (known.has(name) || !PREFIXES.some((p) => name.startsWith(p)) || SERVICE_LINK.test(name)) continue;
+    const closest = [...known].sort((a, b) => distance(name, a) - distance(name, b))[0];
+    throw new ConfigError(
+      `${name} is not a receiver variable (did you mean ${closest}?). Variables starting with ${PREFIXES.join(", ")} belong to the receiver; rename your own. See --help for the list.`,
+    );
+  }
 }
 
 function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
@@ -76,35 +152,36 @@ function isLoopback(hostname: string): boolean {
   return host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
+/** Reads and checks the static secrets; the error names the variable (or file) and the entry's position. */
+export function readSecrets(name: string, text: string): string[] {
+  const secrets = parseSecrets(text);
+  try {
+    decodeSecrets(secrets);
+  } catch (err) {
+    throw new ConfigError(`${name}: ${(err as Error).message}`);
+  }
+  return secrets;
+}
+
 function secretsFrom(env: NodeJS.ProcessEnv): { signingSecrets: string[]; signingSecretsFile?: string } {
   const file = env.WEBHOOK_SIGNING_SECRETS_FILE?.trim();
   if (file && env.WEBHOOK_SIGNING_SECRETS?.trim()) {
     throw new ConfigError("WEBHOOK_SIGNING_SECRETS and WEBHOOK_SIGNING_SECRETS_FILE exclude each other: set one");
   }
-  const name = file ? "WEBHOOK_SIGNING_SECRETS_FILE" : "WEBHOOK_SIGNING_SECRETS";
-  let text = env.WEBHOOK_SIGNING_SECRETS ?? "";
   if (file) {
+    let text: string;
     try {
       text = readFileSync(file, "utf8");
     } catch (err) {
       throw new ConfigError(`WEBHOOK_SIGNING_SECRETS_FILE: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? "error"})`);
     }
+    return { signingSecrets: readSecrets("WEBHOOK_SIGNING_SECRETS_FILE", text), signingSecretsFile: file };
   }
-  const signingSecrets = parseSecrets(text);
-  if (signingSecrets.length > 0 || file) {
-    try {
-      decodeSecrets(signingSecrets);
-    } catch (err) {
-      throw new ConfigError(`${name}: ${(err as Error).message}`);
-    }
-  }
-  return { signingSecrets, ...(file ? { signingSecretsFile: file } : {}) };
+  const text = env.WEBHOOK_SIGNING_SECRETS ?? "";
+  return { signingSecrets: parseSecrets(text).length ? readSecrets("WEBHOOK_SIGNING_SECRETS", text) : [] };
 }
 
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): ReceiverConfig {
-  const { signingSecrets, signingSecretsFile } = secretsFrom(env);
-  const handlerModule = env.HANDLER_MODULE?.trim() || undefined;
-  if (handlerModule && !existsSync(handlerModule)) throw new ConfigError(`HANDLER_MODULE: no file at ${handlerModule}`);
+function jwtFrom(env: NodeJS.ProcessEnv): ReceiverConfig["jwt"] {
   const jwksUri = url(env, "JWKS_URI", ["http:", "https:"]);
   // Keys fetched in clear text can be swapped on the way: only loopback, or an explicit opt-in.
   const allowHttp = boolean(env, "JWKS_ALLOW_HTTP", false);
@@ -113,40 +190,88 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ReceiverConfig
   }
   const issuer = env.JWT_ISSUER?.trim();
   const audience = (env.JWT_AUDIENCE ?? "").split(/[\s,]+/).filter(Boolean);
-  const jwtParts = [jwksUri, issuer, audience.length ? "x" : undefined].filter(Boolean).length;
-  if (jwtParts !== 0 && jwtParts !== 3) {
+  const parts = [jwksUri, issuer, audience.length ? "x" : undefined].filter(Boolean).length;
+  if (parts !== 0 && parts !== 3) {
     throw new ConfigError("JWKS_URI, JWT_ISSUER and JWT_AUDIENCE go together: set all three for dynamic webhooks, or none");
   }
-  if (signingSecrets.length === 0 && jwtParts === 0) {
+  if (parts === 0) return undefined;
+  return {
+    jwksUri: jwksUri!,
+    issuer: issuer!,
+    audience,
+    requireBodyHash: boolean(env, "JWT_REQUIRE_BODY_HASH", true),
+    maxTokenAgeSeconds: integer(env, "JWT_MAX_TOKEN_AGE_SECONDS", 600, 1, 86_400),
+    maxLifetimeSeconds: integer(env, "JWT_MAX_LIFETIME_SECONDS", 3600, 1, 86_400),
+    jwksMaxAgeMs: integer(env, "JWKS_MAX_AGE_MS", 300_000, 1_000, 86_400_000),
+  };
+}
+
+function handlingFrom(env: NodeJS.ProcessEnv) {
+  const handlerTimeoutMs = integer(env, "HANDLER_TIMEOUT_MS", 30_000, 10, 86_400_000);
+  const visibilityTimeoutMs = integer(env, "HANDLER_VISIBILITY_TIMEOUT_MS", Math.max(60_000, handlerTimeoutMs * 2), 100, 86_400_000);
+  // A live handler must never be taken over by another replica while it is allowed to run.
+  if (visibilityTimeoutMs <= handlerTimeoutMs) {
+    throw new ConfigError(`HANDLER_VISIBILITY_TIMEOUT_MS (${visibilityTimeoutMs}) must be greater than HANDLER_TIMEOUT_MS (${handlerTimeoutMs}), or another replica takes over events still running`);
+  }
+  return {
+    handlerConcurrency: integer(env, "HANDLER_CONCURRENCY", 8, 1, 1024),
+    handlerTimeoutMs,
+    visibilityTimeoutMs,
+    maxAttempts: integer(env, "HANDLER_MAX_ATTEMPTS", 5, 1, 1000),
+    queueMaxLength: integer(env, "QUEUE_MAX_LENGTH", 100_000, 1, 100_000_000),
+    deadLetterMax: integer(env, "DEAD_LETTER_MAX", 10_000, 1, 10_000_000),
+    shutdownTimeoutMs: integer(env, "SHUTDOWN_TIMEOUT_MS", 8_000, 0, 3_600_000),
+  };
+}
+
+function redisFrom(env: NodeJS.ProcessEnv): Pick<ReceiverConfig, "redisUrl" | "redisKeyPrefix"> {
+  const redisKeyPrefix = env.REDIS_KEY_PREFIX ?? "gemini-webhooks:";
+  if (!/^[\x21-\x7e]{1,128}$/.test(redisKeyPrefix)) throw new ConfigError("REDIS_KEY_PREFIX must be 1-128 printable characters without spaces");
+  const redisUrl = url(env, "REDIS_URL", ["redis:", "rediss:"]);
+  return { ...(redisUrl ? { redisUrl } : {}), redisKeyPrefix };
+}
+
+/** What the operator commands (`dead-letters …`) need: the same variables as the server, secrets not required. */
+export function loadRedisConfig(env: NodeJS.ProcessEnv = process.env): { redisUrl: string; redisKeyPrefix: string } {
+  refuseUnknown(env);
+  const { redisUrl, redisKeyPrefix } = redisFrom(env);
+  if (!redisUrl) throw new ConfigError("REDIS_URL is not set: dead letters exist in durable mode only; run this with the server's environment");
+  return { redisUrl, redisKeyPrefix };
+}
+
+/** The help text's list of variables, from VARIABLES. */
+export function variablesHelp(): string {
+  const width = Math.max(...VARIABLES.map((v) => v.name.length)) + 2;
+  return VARIABLES.map((v) => `  ${v.name.padEnd(width)}${v.doc}${v.fallback ? ` (${v.fallback})` : ""}`).join("\n");
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): ReceiverConfig {
+  refuseUnknown(env);
+  const { signingSecrets, signingSecretsFile } = secretsFrom(env);
+  const jwt = jwtFrom(env);
+  if (signingSecrets.length === 0 && !jwt) {
     throw new ConfigError("nothing to verify with: set WEBHOOK_SIGNING_SECRETS (static webhooks) and/or JWKS_URI, JWT_ISSUER, JWT_AUDIENCE (dynamic webhooks)");
   }
+  const handlerModule = env.HANDLER_MODULE?.trim() || undefined;
+  if (handlerModule && !existsSync(handlerModule)) throw new ConfigError(`HANDLER_MODULE: no file at ${handlerModule}`);
   const logLevel = env.LOG_LEVEL?.trim() || "info";
   if (!["fatal", "error", "warn", "info", "debug", "trace", "silent"].includes(logLevel)) {
     throw new ConfigError(`LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent; got ${JSON.stringify(logLevel)}`);
   }
+  const port = integer(env, "PORT", 8080, 0, 65535);
+  const metricsPort = env.METRICS_PORT?.trim() ? integer(env, "METRICS_PORT", 0, 1, 65535) : undefined;
+  if (metricsPort !== undefined && metricsPort === port) throw new ConfigError(`METRICS_PORT must differ from PORT (both ${port})`);
   return {
-    port: integer(env, "PORT", 8080, 0, 65535),
+    port,
     host: env.HOST?.trim() || "0.0.0.0",
     signingSecrets,
     ...(signingSecretsFile ? { signingSecretsFile } : {}),
     ...(handlerModule ? { handlerModule } : {}),
-    handlerConcurrency: integer(env, "HANDLER_CONCURRENCY", 8, 1, 1024),
-    queueMaxLength: integer(env, "QUEUE_MAX_LENGTH", 100_000, 1, 100_000_000),
-    visibilityTimeoutMs: integer(env, "HANDLER_VISIBILITY_TIMEOUT_MS", 30_000, 100, 86_400_000),
-    maxAttempts: integer(env, "HANDLER_MAX_ATTEMPTS", 5, 1, 1000),
+    ...handlingFrom(env),
     toleranceSeconds: integer(env, "WEBHOOK_TIMESTAMP_TOLERANCE_SECONDS", 300, 1, 3600),
-    jwt:
-      jwtParts === 3
-        ? {
-            jwksUri: jwksUri!,
-            issuer: issuer!,
-            audience,
-            requireBodyHash: boolean(env, "JWT_REQUIRE_BODY_HASH", true),
-            maxTokenAgeSeconds: integer(env, "JWT_MAX_TOKEN_AGE_SECONDS", 600, 1, 86_400),
-            maxLifetimeSeconds: integer(env, "JWT_MAX_LIFETIME_SECONDS", 3600, 1, 86_400),
-          }
-        : undefined,
-    redisUrl: url(env, "REDIS_URL", ["redis:", "rediss:"]),
+    jwt,
+    ...redisFrom(env),
+    ...(metricsPort !== undefined ? { metrics: { port: metricsPort, host: env.METRICS_HOST?.trim() || "0.0.0.0" } } : {}),
     maxBodyBytes: integer(env, "MAX_BODY_BYTES", 1024 * 1024, 1024, 64 * 1024 * 1024),
     logLevel,
   };

@@ -3,7 +3,6 @@
  * Gemini's 24 h of retries). `claim` is atomic; `release` gives a claim back when the event could
  * not be enqueued, so the sender's retry is processed.
  */
-import type Redis from "ioredis";
 
 export interface DedupStore {
   /** True when this id was not seen within the horizon (and is now claimed). */
@@ -60,30 +59,5 @@ export class MemoryDedup implements DedupStore {
       if (expiry > now) break;
       this.#expiries.delete(id);
     }
-  }
-}
-
-/** Shared by every replica: `SET key 1 NX EX horizon` is the atomic claim. */
-export class RedisDedup implements DedupStore {
-  constructor(
-    private readonly redis: Redis,
-    private readonly horizonSeconds = DEFAULT_DEDUP_HORIZON_SECONDS,
-    private readonly prefix = "gemini-webhook:seen:",
-  ) {}
-
-  async claim(id: string): Promise<boolean> {
-    return (await this.redis.set(this.prefix + id, "1", "EX", this.horizonSeconds, "NX")) === "OK";
-  }
-
-  ready(): boolean {
-    return this.redis.status === "ready";
-  }
-
-  async release(id: string): Promise<void> {
-    await this.redis.del(this.prefix + id);
-  }
-
-  async close(): Promise<void> {
-    await this.redis.quit().catch(() => this.redis.disconnect());
   }
 }

@@ -18,6 +18,11 @@ export interface HandlerMeta {
   /** 1 for the first run; more when the event is retried or taken over from a dead replica. */
   attempt: number;
   kind: "static" | "dynamic";
+  /**
+   * Aborted when the run passes HANDLER_TIMEOUT_MS (the run then counts as failed, reason
+   * `timeout`) or the receiver shuts down: pass it to fetch, database calls and timers, and stop.
+   */
+  signal: AbortSignal;
 }
 
 /** The user's code: `HANDLER_MODULE` exports one as `handle`. A throw means "try again later". */

@@ -3,33 +3,41 @@
  * - durable (REDIS_URL): deduplication and the append to a Redis stream in one atomic step, workers
  *   in every replica (stream-queue.ts) — nothing answered 200 is lost if a process dies;
  * - in memory (no REDIS_URL; for development): a dedup map and a bounded in-process queue — an event
- *   answered 200 but not yet handled is lost if the process dies.
+ *   answered 200 but not yet handled is lost if the process dies, and a handler that fails (or
+ *   runs past its deadline) is not run again: the event is dropped, and the log says so.
  */
 import type Redis from "ioredis";
 import type { DedupStore } from "./dedup";
 import type { HandlerMeta, ReceivedEvent } from "./event";
-import { AcceptResult, ProcessOutcome, StreamQueue, StreamQueueOptions } from "./stream-queue";
+import { AcceptResult, ProcessOutcome, StreamQueue, StreamQueueOptions, streamKeys } from "./stream-queue";
 import { WorkQueue } from "./work-queue";
 
 export interface Handoff {
   readonly kind: "durable" | "memory";
   /** Throws when the store cannot answer (the delivery then gets 503). */
-  accept(dedupKeys: string[], event: ReceivedEvent): Promise<AcceptResult>;
+  accept(dedupKeys: string[], event: ReceivedEvent, traceparent?: string): Promise<AcceptResult>;
   /** False while the store cannot answer. */
   ready(): boolean;
   /** Events accepted and not yet handled. */
   depth(): Promise<number>;
-  /** Resolves once every accepted event has been handled (tests, shutdown). */
-  drain(): Promise<void>;
-  close(): Promise<void>;
+  /** Events given up on and kept for an operator (durable mode; 0 in memory). */
+  deadLetters(): Promise<number>;
+  /** Starts the workers (durable mode). */
+  start(): Promise<void>;
+  /**
+   * Stops taking work, gives the handlers in flight up to `timeoutMs`, closes the store. Resolves
+   * with the events not finished: left pending for another replica (durable) or lost (memory).
+   */
+  close(timeoutMs?: number): Promise<number>;
 }
 
-export type Process = (event: ReceivedEvent, meta: HandlerMeta) => Promise<void>;
-export type OutcomeSink = (outcome: ProcessOutcome, event: ReceivedEvent | undefined, error?: unknown) => void;
+/** Runs the user's handler for one event (with its deadline and span). */
+export type Process = (event: ReceivedEvent, meta: Omit<HandlerMeta, "signal">, traceparent?: string) => Promise<void>;
+export type OutcomeSink = (outcome: ProcessOutcome, event: ReceivedEvent | undefined, error?: unknown, trimmed?: number) => void;
 
 export class MemoryHandoff implements Handoff {
   readonly kind = "memory";
-  readonly #queue: WorkQueue<ReceivedEvent>;
+  readonly #queue: WorkQueue<{ event: ReceivedEvent; traceparent?: string }>;
 
   constructor(
     private readonly dedup: DedupStore,
@@ -38,18 +46,20 @@ export class MemoryHandoff implements Handoff {
     concurrency: number,
     capacity: number,
   ) {
-    this.#queue = new WorkQueue<ReceivedEvent>(
-      async (event) => {
-        await process(event, { webhookId: event.webhookId, type: event.type, kind: event.kind, attempt: 1 });
+    this.#queue = new WorkQueue(
+      async ({ event, traceparent }) => {
+        await process(event, { webhookId: event.webhookId, type: event.type, kind: event.kind, attempt: 1 }, traceparent);
         onOutcome("ok", event);
       },
       concurrency,
       capacity,
-      (err, event) => onOutcome("failed", event, err),
+      (err, { event }) => onOutcome("dropped", event, err),
     );
   }
 
-  async accept(dedupKeys: string[], event: ReceivedEvent): Promise<AcceptResult> {
+  async start(): Promise<void> {}
+
+  async accept(dedupKeys: string[], event: ReceivedEvent, traceparent?: string): Promise<AcceptResult> {
     if (!this.dedup.ready()) throw new Error("dedup store not ready");
     const claimed: string[] = [];
     for (const key of dedupKeys) {
@@ -57,7 +67,7 @@ export class MemoryHandoff implements Handoff {
       claimed.push(key);
     }
     if (claimed.length < dedupKeys.length) return "duplicate";
-    if (this.#queue.push(event)) return "accepted";
+    if (this.#queue.push({ event, traceparent })) return "accepted";
     await Promise.all(claimed.map((k) => this.dedup.release(k))).catch(() => undefined); // the sender's retry must be processed
     return "full";
   }
@@ -70,13 +80,19 @@ export class MemoryHandoff implements Handoff {
     return this.#queue.size;
   }
 
-  drain(): Promise<void> {
+  async deadLetters(): Promise<number> {
+    return 0;
+  }
+
+  /** Resolves once every accepted event has been handled (tests). */
+  drain(): Promise<number> {
     return this.#queue.drain();
   }
 
-  async close(): Promise<void> {
-    await this.#queue.drain();
+  async close(timeoutMs = Infinity): Promise<number> {
+    const left = await this.#queue.drain(timeoutMs);
     await this.dedup.close();
+    return left;
   }
 }
 
@@ -88,27 +104,33 @@ export class DurableHandoff implements Handoff {
     private readonly redis: Redis,
     process: Process,
     onOutcome: OutcomeSink,
-    options: StreamQueueOptions,
+    private readonly options: StreamQueueOptions & { onLegacyBacklog?: (events: number) => void },
   ) {
     const parse = (payload: string) => JSON.parse(payload) as ReceivedEvent;
     this.queue = new StreamQueue(
       redis,
       (payload, meta) => {
         const event = parse(payload);
-        return process(event, { webhookId: event.webhookId, type: event.type, kind: event.kind, attempt: meta.attempt });
+        return process(event, { webhookId: event.webhookId, type: event.type, kind: event.kind, attempt: meta.attempt }, meta.traceparent);
       },
-      (outcome, payload, error) => onOutcome(outcome, safeParse(parse, payload), error),
+      (outcome, payload, error, trimmed) => onOutcome(outcome, safeParse(parse, payload), error, trimmed),
       options,
     );
   }
 
-  start(): Promise<void> {
-    return this.queue.start();
+  async start(): Promise<void> {
+    await this.queue.start();
+    // 0.2 kept its keys under `gemini-webhook:`; events left there would never be handled under the new default.
+    const legacy = streamKeys("gemini-webhook:").events;
+    if (this.options.onLegacyBacklog && this.queue.stream !== legacy && this.redis.status === "ready") {
+      const waiting = await this.redis.xlen(legacy).catch(() => 0);
+      if (waiting > 0) this.options.onLegacyBacklog(waiting);
+    }
   }
 
-  accept(dedupKeys: string[], event: ReceivedEvent): Promise<AcceptResult> {
+  accept(dedupKeys: string[], event: ReceivedEvent, traceparent?: string): Promise<AcceptResult> {
     if (!this.ready()) return Promise.reject(new Error("redis not ready"));
-    return this.queue.accept(dedupKeys, JSON.stringify(event));
+    return this.queue.accept(dedupKeys, JSON.stringify(event), traceparent);
   }
 
   ready(): boolean {
@@ -119,13 +141,14 @@ export class DurableHandoff implements Handoff {
     return this.queue.depth();
   }
 
-  async drain(): Promise<void> {
-    while ((await this.queue.depth()) > 0) await new Promise((resolve) => setTimeout(resolve, 20));
+  deadLetters(): Promise<number> {
+    return this.queue.deadLetters();
   }
 
-  async close(): Promise<void> {
-    await this.queue.close();
+  async close(timeoutMs = Infinity): Promise<number> {
+    const unfinished = await this.queue.close(timeoutMs);
     await this.redis.quit().catch(() => this.redis.disconnect());
+    return unfinished;
   }
 }
 

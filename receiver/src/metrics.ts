@@ -1,5 +1,9 @@
-/** Prometheus metrics of the receiver (prom-client), one registry per receiver instance. */
-import { Counter, Gauge, Histogram, Registry } from "prom-client";
+/**
+ * Prometheus metrics of the receiver (prom-client), one registry per receiver instance: the
+ * receiver's own `gemini_webhook_*` series and prom-client's default process and Node.js runtime
+ * metrics (`process_*`, `nodejs_*`: CPU, memory, event-loop lag, GC).
+ */
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 
 export const OUTCOMES = [
   "verified",
@@ -11,6 +15,7 @@ export const OUTCOMES = [
   "unauthorized_jwt",
   "jwks_unavailable",
   "unavailable",
+  "shutting_down",
 ] as const;
 export type Outcome = (typeof OUTCOMES)[number];
 
@@ -24,7 +29,28 @@ export class ReceiverMetrics {
   });
   readonly processedTotal = new Counter({
     name: "gemini_webhook_processed_total",
-    help: "Handler runs, by outcome: ok, failed (will be retried), dead_letter (given up).",
+    help: "Handler runs, by outcome: ok, failed (durable: will be retried), dead_letter (durable: given up), dropped (in memory: failed, not retried).",
+    labelNames: ["outcome"],
+    registers: [this.registry],
+  });
+  readonly handlerTimeouts = new Counter({
+    name: "gemini_webhook_handler_timeouts_total",
+    help: "Handler runs stopped at HANDLER_TIMEOUT_MS (each also counted as failed, dead_letter or dropped).",
+    registers: [this.registry],
+  });
+  readonly deadLetters = new Gauge({
+    name: "gemini_webhook_dead_letters",
+    help: "Events in the dead-letter stream (durable mode), waiting for an operator: dead-letters list/replay/drop.",
+    registers: [this.registry],
+  });
+  readonly deadLettersTrimmed = new Counter({
+    name: "gemini_webhook_dead_letters_trimmed_total",
+    help: "Dead letters this replica removed to keep the stream within DEAD_LETTER_MAX (oldest first).",
+    registers: [this.registry],
+  });
+  readonly secretsReloads = new Counter({
+    name: "gemini_webhook_secrets_reload_total",
+    help: "Reloads of WEBHOOK_SIGNING_SECRETS_FILE, by outcome (failed: the old secrets stay in use).",
     labelNames: ["outcome"],
     registers: [this.registry],
   });
@@ -48,22 +74,29 @@ export class ReceiverMetrics {
     ok: this.processedTotal.labels({ outcome: "ok" }),
     failed: this.processedTotal.labels({ outcome: "failed" }),
     dead_letter: this.processedTotal.labels({ outcome: "dead_letter" }),
+    dropped: this.processedTotal.labels({ outcome: "dropped" }),
   };
 
-  processed(outcome: "ok" | "failed" | "dead_letter"): void {
+  processed(outcome: "ok" | "failed" | "dead_letter" | "dropped"): void {
     this.#processedChildren[outcome].inc();
   }
 
-  /** The depth is read when metrics are scraped. */
-  trackDepth(read: () => Promise<number>): void {
-    const gauge = this.queueDepth;
-    (gauge as unknown as { collect: () => Promise<void> }).collect = async () => {
-      gauge.set(await read().catch(() => 0));
-    };
+  /** Gauges read from the hand-off's store when metrics are scraped. */
+  track(read: { depth: () => Promise<number>; deadLetters: () => Promise<number> }): void {
+    for (const [gauge, get] of [
+      [this.queueDepth, read.depth],
+      [this.deadLetters, read.deadLetters],
+    ] as const) {
+      (gauge as unknown as { collect: () => Promise<void> }).collect = async () => {
+        gauge.set(await get().catch(() => 0));
+      };
+    }
   }
 
   constructor() {
-    for (const outcome of ["ok", "failed", "dead_letter"] as const) this.processedTotal.labels({ outcome }).inc(0);
+    collectDefaultMetrics({ register: this.registry });
+    for (const outcome of ["ok", "failed"] as const) this.secretsReloads.labels({ outcome }).inc(0);
+    for (const outcome of ["ok", "failed", "dead_letter", "dropped"] as const) this.processedTotal.labels({ outcome }).inc(0);
     for (const outcome of OUTCOMES) {
       for (const kind of ["static", "dynamic"]) {
         const child = this.deliveries.labels({ outcome, kind });

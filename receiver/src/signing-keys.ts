@@ -9,12 +9,7 @@ import { basename, dirname } from "node:path";
 import type { KeyObject } from "node:crypto";
 import type { FastifyBaseLogger } from "fastify";
 import type { ReceiverConfig } from "./config";
-import { decodeSecrets } from "./verify-static";
-
-/** The entries of a secrets text: whitespace- or comma-separated. */
-export function parseSecrets(text: string): string[] {
-  return text.split(/[\s,]+/).filter(Boolean);
-}
+import { decodeSecrets, parseSecrets } from "./verify-static";
 
 export class SigningKeys {
   current: KeyObject[];
@@ -24,6 +19,8 @@ export class SigningKeys {
   constructor(
     private readonly config: Pick<ReceiverConfig, "signingSecrets" | "signingSecretsFile">,
     private readonly log: FastifyBaseLogger,
+    /** Told of every reload attempt (the `gemini_webhook_secrets_reload_total{outcome}` counter). */
+    private readonly onReload: (outcome: "ok" | "failed") => void = () => undefined,
   ) {
     this.current = config.signingSecrets.length ? decodeSecrets(config.signingSecrets) : [];
   }
@@ -36,9 +33,11 @@ export class SigningKeys {
       const next = decodeSecrets(parseSecrets(readFileSync(file, "utf8")));
       this.current = next;
       this.log.info({ secrets: next.length }, "signing secrets reloaded from WEBHOOK_SIGNING_SECRETS_FILE");
+      this.onReload("ok");
       return true;
     } catch (err) {
       this.log.error({ err: { message: (err as Error).message } }, "WEBHOOK_SIGNING_SECRETS_FILE could not be used; keeping the secrets in use");
+      this.onReload("failed");
       return false;
     }
   }

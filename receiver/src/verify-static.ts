@@ -21,20 +21,31 @@ export interface VerifiedDelivery {
 
 const MAX_SIGNATURES = 16;
 
+/** The entries of a secrets text: whitespace- or comma-separated. */
+export function parseSecrets(text: string): string[] {
+  return text.split(/[\s,]+/).filter(Boolean);
+}
+
 /**
  * Decodes `whsec_` + base64 secrets once, for many verifications. KeyObjects spare each HMAC the
- * import of the raw key. Anything else — no prefix, quotes, hex, characters after the base64 — is
- * refused by position, never echoed: a secret that decodes to the wrong key would reject every delivery.
+ * import of the raw key. Anything else — no prefix, quotes, hex, characters after the base64, a key
+ * outside 24–64 bytes — is refused by position, never echoed: a secret that decodes to the wrong key
+ * would reject every delivery.
  */
 export function decodeSecrets(secrets: readonly string[]): KeyObject[] {
   if (secrets.length === 0) throw new TypeError("at least one signing secret is required");
   return secrets.map((secret, i) => {
+    const at = `entry #${i + 1} of ${secrets.length}`;
     const encoded = secret.startsWith("whsec_") ? secret.slice(6) : undefined;
+    // Hex is valid base64 text, but a hex secret decoded as base64 is a different key: refuse it by name.
+    if (encoded !== undefined && /^[0-9a-fA-F]{32,}$/.test(encoded)) {
+      throw new TypeError(`${at} is hex after whsec_; a signing secret is whsec_ followed by base64 (as the API returns it)`);
+    }
     const key = encoded !== undefined && /^[A-Za-z0-9+/]+={0,2}$/.test(encoded) && encoded.length % 4 === 0 ? Buffer.from(encoded, "base64") : undefined;
     if (!key || key.toString("base64") !== encoded) {
-      throw new TypeError(`entry #${i + 1} of ${secrets.length} is not a secret of the form whsec_<base64> (check for quotes, a missing prefix or extra characters)`);
+      throw new TypeError(`${at} is not a secret of the form whsec_<base64> (check for quotes, a missing prefix or extra characters)`);
     }
-    if (key.length < 16) throw new TypeError(`entry #${i + 1} of ${secrets.length} decodes to ${key.length} bytes; a signing secret has at least 16`);
+    if (key.length < 24 || key.length > 64) throw new TypeError(`${at} decodes to ${key.length} bytes; a signing secret has 24 to 64`);
     return createSecretKey(key);
   });
 }

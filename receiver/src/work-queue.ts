@@ -27,10 +27,17 @@ export class WorkQueue<T> {
     return true;
   }
 
-  /** Resolves once every queued item has been processed. */
-  drain(): Promise<void> {
-    if (this.size === 0) return Promise.resolve();
-    return new Promise((resolve) => this.#drainWaiters.push(resolve));
+  /** Resolves once every queued item has been processed, or after `timeoutMs`; with how many were left. */
+  async drain(timeoutMs = Infinity): Promise<number> {
+    if (this.size > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        new Promise<void>((resolve) => this.#drainWaiters.push(resolve)),
+        ...(Number.isFinite(timeoutMs) ? [new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))] : []),
+      ]);
+      clearTimeout(timer);
+    }
+    return this.size;
   }
 
   #pump(): void {

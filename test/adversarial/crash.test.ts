@@ -41,7 +41,7 @@ test(`SIGKILL mid-delivery of ${EVENTS} events: each processed exactly once by t
     const atCrash = processed.size;
     emulator = await spawnEmulator(["--data-dir", dataDir, "--api-key", key]);
     await waitFor(`all ${EVENTS} events processed`, () => processed.size === EVENTS, 180_000);
-    await receiver.queue.drain();
+    await receiver.idle();
     const twice = [...processed.values()].filter((n) => n !== 1).length;
     const metrics = await (await inject(receiver.app, { method: "GET", url: "/metrics" })).body;
     const duplicates = Number(/gemini_webhook_deliveries_total\{outcome="duplicate",kind="static"\} (\d+)/.exec(metrics)?.[1] ?? 0);

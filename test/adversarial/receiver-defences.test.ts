@@ -95,7 +95,7 @@ describe("dynamic tokens", () => {
       assert.deepEqual(answers, ["accepted", "duplicate", "duplicate", "duplicate", "duplicate"]);
       // The sender's own retry (same webhook-id, a freshly minted token) is a duplicate too.
       assert.equal((await deliver(body, await token(body, {}, { iat: now() - 1 }), "msg_fresh_0")).body.status, "duplicate");
-      await receiver.queue.drain();
+      await receiver.idle();
       assert.deepEqual(processed, ["msg_fresh_0"]);
     } finally {
       await receiver.close();
@@ -271,7 +271,7 @@ describe("Redis outage", () => {
       await waitFor("ready again", async () => (await health()) === 200, 20_000);
       // The sender retries what was refused: now accepted and processed, once.
       for (let i = 0; i < 20; i++) assert.equal((await deliver(`msg_during_${i}`)).body.status, "accepted");
-      await receiver.queue.drain();
+      await receiver.idle();
       assert.deepEqual(processed.sort(), ["msg_before", ...Array.from({ length: 20 }, (_, i) => `msg_during_${i}`)].sort());
       const metrics = await (await fetch(`${base}/metrics`)).text();
       assert.match(metrics, /gemini_webhook_deliveries_total\{outcome="unavailable",kind="static"\} 20/);

@@ -5,125 +5,18 @@
  * balancer would). Replicas and Redis are SIGKILLed mid-run; everything answered 200 must be handled.
  */
 import assert from "node:assert/strict";
-import { ChildProcess, spawn } from "node:child_process";
-import { createHmac, randomBytes } from "node:crypto";
-import { once } from "node:events";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Redis from "ioredis";
 import { freePort } from "../../scripts/free-port";
-import { RECEIVER_CLI, REPO_ROOT } from "../../scripts/paths";
 import { waitFor } from "../../scripts/wait-for";
 import { RedisServer } from "../support/redis-server";
+import { deliver, HANDLER, inFlight, Replica, runs, secret, sendAll, sleep } from "../support/replicas";
 
-const secret = "whsec_" + randomBytes(32).toString("base64");
-const key = Buffer.from(secret.slice(6), "base64");
-const HANDLER = join(REPO_ROOT, "test", "fixtures", "recording-handler.js");
 const work = mkdtempSync(join(tmpdir(), "gemini-durable-"));
-const children = new Set<ChildProcess>();
-
-afterAll(() => {
-  for (const c of children) c.kill("SIGKILL");
-  rmSync(work, { recursive: true, force: true });
-});
-
-class Replica {
-  child!: ChildProcess;
-  log = "";
-  constructor(
-    readonly port: number,
-    readonly env: Record<string, string>,
-  ) {}
-
-  async start(): Promise<void> {
-    this.child = spawn(process.execPath, [RECEIVER_CLI], { env: { PATH: process.env.PATH, PORT: String(this.port), HOST: "127.0.0.1", ...this.env }, stdio: ["ignore", "pipe", "pipe"] });
-    children.add(this.child);
-    this.child.stdout!.on("data", (c: Buffer) => (this.log += c.toString()));
-    this.child.stderr!.on("data", (c: Buffer) => (this.log += c.toString()));
-    await waitFor(`replica :${this.port} to be ready`, async () => {
-      try {
-        return (await fetch(`http://127.0.0.1:${this.port}/healthz`)).status === 200;
-      } catch {
-        return false;
-      }
-    }, 20_000);
-  }
-
-  async kill(signal: NodeJS.Signals): Promise<void> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
-    const exited = once(this.child, "exit");
-    this.child.kill(signal);
-    await exited;
-  }
-}
-
-/** Handler runs one process has started and not finished, from the record file. */
-function inFlight(file: string, pid: number): number {
-  let open = 0;
-  for (const line of readFileSync(file, "utf8").split("\n")) {
-    const [what, , linePid] = line.split(" ");
-    if (Number(linePid) !== pid) continue;
-    if (what === "start") open++;
-    if (what === "done") open--;
-  }
-  return open;
-}
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-/** Runs per webhook id: how often the handler started and completed it. */
-function runs(file: string): { started: Map<string, number>; done: Map<string, number> } {
-  const started = new Map<string, number>();
-  const done = new Map<string, number>();
-  for (const line of readFileSync(file, "utf8").split("\n")) {
-    const [what, id] = line.split(" ");
-    if (what === "start") started.set(id, (started.get(id) ?? 0) + 1);
-    if (what === "done") done.set(id, (done.get(id) ?? 0) + 1);
-  }
-  return { started, done };
-}
-
-/** One signed delivery, sent like Gemini behind a load balancer: a refused connection or a 503 is retried on the next replica. */
-async function deliver(ports: number[], id: string, first: number): Promise<string> {
-  const body = JSON.stringify({ type: "batch.succeeded", version: "v1", timestamp: new Date().toISOString(), data: { id: `batches/${id}` } });
-  for (let attempt = 0; attempt < 400; attempt++) {
-    const port = ports[(first + attempt) % ports.length];
-    const ts = Math.floor(Date.now() / 1000);
-    const signature = "v1," + createHmac("sha256", key).update(`${id}.${ts}.${body}`).digest("base64");
-    try {
-      const response = await fetch(`http://127.0.0.1:${port}/webhooks/gemini`, {
-        method: "POST",
-        headers: { "content-type": "application/json", "webhook-id": id, "webhook-timestamp": String(ts), "webhook-signature": signature },
-        body,
-        signal: AbortSignal.timeout(5_000),
-      });
-      const answer = (await response.json()) as { status?: string; error?: string };
-      if (response.status === 200) return answer.status!;
-      if (response.status !== 503) throw new Error(`${id}: ${response.status} ${JSON.stringify(answer)}`);
-    } catch (err) {
-      if ((err as Error).message.startsWith(id)) throw err;
-      // refused, reset or timed out: this replica is down; the next one gets it
-    }
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`${id} was never accepted`);
-}
-
-async function sendAll(ports: number[], ids: string[], concurrency: number, onAnswered: (n: number) => Promise<void> | void): Promise<Map<string, string>> {
-  const answers = new Map<string, string>();
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < ids.length) {
-        const i = next++;
-        answers.set(ids[i], await deliver(ports, ids[i], i));
-        await onAnswered(answers.size);
-      }
-    }),
-  );
-  return answers;
-}
+afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 test("three replicas, 2,000 deliveries, one replica SIGKILLed mid-run and restarted: every delivery answered 200 is handled", async () => {
   const redis = await RedisServer.start({ dir: mkdtempSync(join(work, "redis-")), fsync: "always" });
@@ -134,7 +27,8 @@ test("three replicas, 2,000 deliveries, one replica SIGKILLed mid-run and restar
     REDIS_URL: redis.url,
     HANDLER_MODULE: HANDLER,
     HANDLER_VISIBILITY_TIMEOUT_MS: "1500",
-    HANDLER_WORK_MS: "100", // slower than the senders: a backlog, and handlers in flight at the kill
+    HANDLER_TIMEOUT_MS: "1000",
+    RECORD_WORK_MS: "100", // slower than the senders: a backlog, and handlers in flight at the kill
     RECORD_FILE: record,
     LOG_LEVEL: "warn",
   };
@@ -179,7 +73,7 @@ test("Redis SIGKILLed mid-run and restarted with appendfsync always: nothing ans
   const record = join(work, "redis-crash.log");
   writeFileSync(record, "");
   // Slow handlers keep a backlog in the stream when Redis dies.
-  const env = { WEBHOOK_SIGNING_SECRETS: secret, REDIS_URL: redis.url, HANDLER_MODULE: HANDLER, HANDLER_WORK_MS: "50", HANDLER_VISIBILITY_TIMEOUT_MS: "1500", RECORD_FILE: record, LOG_LEVEL: "warn" };
+  const env = { WEBHOOK_SIGNING_SECRETS: secret, REDIS_URL: redis.url, HANDLER_MODULE: HANDLER, RECORD_WORK_MS: "50", HANDLER_VISIBILITY_TIMEOUT_MS: "1500", HANDLER_TIMEOUT_MS: "1000", RECORD_FILE: record, LOG_LEVEL: "warn" };
   const replicas = await Promise.all([0, 1].map(async () => new Replica(await freePort(), env)));
   await Promise.all(replicas.map((r) => r.start()));
   const ids = Array.from({ length: 600 }, (_, i) => `msg_k${i}_${randomBytes(3).toString("hex")}`);
@@ -206,18 +100,18 @@ test("a handler failing every time moves the event to the dead-letter stream wit
   const redis = await RedisServer.start({ dir: mkdtempSync(join(work, "redis-")), fsync: "everysec" });
   const failing = join(work, "failing-handler.js");
   writeFileSync(failing, `exports.handle = async (event, meta) => { throw new Error("no database for " + meta.webhookId + " on attempt " + meta.attempt); };`);
-  const replica = new Replica(await freePort(), { WEBHOOK_SIGNING_SECRETS: secret, REDIS_URL: redis.url, HANDLER_MODULE: failing, HANDLER_VISIBILITY_TIMEOUT_MS: "300", HANDLER_MAX_ATTEMPTS: "3", LOG_LEVEL: "warn" });
+  const replica = new Replica(await freePort(), { WEBHOOK_SIGNING_SECRETS: secret, REDIS_URL: redis.url, HANDLER_MODULE: failing, HANDLER_VISIBILITY_TIMEOUT_MS: "300", HANDLER_TIMEOUT_MS: "200", HANDLER_MAX_ATTEMPTS: "3", LOG_LEVEL: "warn" });
   await replica.start();
   assert.equal(await deliver([replica.port], "msg_poison", 0), "accepted");
   const client = new Redis(redis.url);
   try {
-    await waitFor("the dead letter", async () => (await client.xlen("gemini-webhook:dead-letter")) === 1, 20_000);
-    const [[, fields]] = (await client.xrange("gemini-webhook:dead-letter", "-", "+")) as [string, string[]][];
+    await waitFor("the dead letter", async () => (await client.xlen("gemini-webhooks:dead-letter")) === 1, 20_000);
+    const [[, fields]] = (await client.xrange("gemini-webhooks:dead-letter", "-", "+")) as [string, string[]][];
     const entry = Object.fromEntries(fields.reduce<string[][]>((pairs, v, i) => (i % 2 ? (pairs[pairs.length - 1].push(v), pairs) : [...pairs, [v]]), []));
     assert.match(entry.error, /no database for msg_poison on attempt 3/);
     assert.equal(entry.attempts, "3");
     assert.equal(JSON.parse(entry.event).webhookId, "msg_poison");
-    assert.equal(await client.xlen("gemini-webhook:events"), 0, "the event left the work stream");
+    assert.equal(await client.xlen("gemini-webhooks:events"), 0, "the event left the work stream");
     const metrics = await (await fetch(`http://127.0.0.1:${replica.port}/metrics`)).text();
     assert.match(metrics, /gemini_webhook_processed_total\{outcome="failed"\} 2/);
     assert.match(metrics, /gemini_webhook_processed_total\{outcome="dead_letter"\} 1/);

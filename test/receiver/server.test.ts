@@ -75,7 +75,7 @@ describe("responses, dedup and metrics (inject)", () => {
       assert.equal(again.statusCode, 200);
       assert.deepEqual(again.json(), { status: "duplicate" });
       release();
-      await receiver.queue.drain();
+      await receiver.idle();
       assert.equal(handled.length, 1);
       assert.equal(handled[0].type, "batch.succeeded");
       assert.equal(handled[0].data.id, "batches/1");
@@ -111,7 +111,7 @@ describe("responses, dedup and metrics (inject)", () => {
     try {
       const d = delivery(envelope, secret, "msg_logline");
       assert.equal((await inject(receiver.app, { method: "POST", url: "/webhooks/gemini", ...d })).statusCode, 200);
-      await receiver.queue.drain();
+      await receiver.idle();
     } finally {
       await receiver.close();
     }
@@ -133,7 +133,7 @@ describe("responses, dedup and metrics (inject)", () => {
       const refused = await inject(receiver.app, { method: "POST", url: "/webhooks/gemini", ...d });
       assert.equal(refused.statusCode, 503);
       unblock();
-      await receiver.queue.drain();
+      await receiver.idle();
       const retried = await inject(receiver.app, { method: "POST", url: "/webhooks/gemini", ...d });
       assert.deepEqual(retried.json(), { status: "accepted" });
     } finally {
@@ -182,7 +182,7 @@ describe("deduplication across replicas with Redis", () => {
       const d = delivery(envelope);
       const answers = await Promise.all([a, b, a, b].map((r) => inject(r.app, { method: "POST", url: "/webhooks/gemini", ...d })));
       assert.deepEqual(answers.map((x) => x.json().status).sort(), ["accepted", "duplicate", "duplicate", "duplicate"]);
-      await Promise.all([a.queue.drain(), b.queue.drain()]);
+      await Promise.all([a.idle(), b.idle()]);
       assert.equal(handled.length, 1);
     } finally {
       await Promise.all([a.close(), b.close()]);

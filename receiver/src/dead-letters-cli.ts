@@ -1,0 +1,128 @@
+/**
+ * `gemini-webhooks-receiver dead-letters list|show|replay|drop`: the operator's view of the
+ * dead-letter stream, with the server's environment (REDIS_URL, REDIS_KEY_PREFIX).
+ */
+import { hostname, userInfo } from "node:os";
+import Redis from "ioredis";
+import { ConfigError, loadRedisConfig } from "./config";
+import { DeadLetter, DeadLetterStore } from "./dead-letters";
+
+export const DEAD_LETTERS_HELP = `Usage: gemini-webhooks-receiver dead-letters <command>
+
+  list [--limit N] [--json]       the newest N dead letters (20), newest first
+  show <id>                       one dead letter: its event, last error, reason, attempts (JSON)
+  replay <id> | --all [--by WHO]  back onto the event stream as new entries (attempts start again);
+                                  who replayed and when are recorded in the new entry
+  drop <id> | --all               delete
+
+Uses the server's environment: REDIS_URL, REDIS_KEY_PREFIX.
+`;
+
+interface Args {
+  positional: string[];
+  flags: Map<string, string | true>;
+}
+
+function parseArgs(argv: string[], valued: string[]): Args {
+  const positional: string[] = [];
+  const flags = new Map<string, string | true>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (!arg.startsWith("--")) {
+      positional.push(arg);
+      continue;
+    }
+    const [name, inline] = arg.slice(2).split("=", 2);
+    if (valued.includes(name)) {
+      const value = inline ?? argv[++i];
+      if (value === undefined) throw new ConfigError(`--${name} needs a value`);
+      flags.set(name, value);
+    } else {
+      flags.set(name, true);
+    }
+  }
+  return { positional, flags };
+}
+
+/** host:port of a Redis URL, for messages (never its password). */
+function where(url: string): string {
+  const parsed = new URL(url);
+  return `${parsed.hostname}:${parsed.port || 6379}`;
+}
+
+export async function deadLettersCommand(argv: string[], out: (line: string) => void = (l) => process.stdout.write(l + "\n")): Promise<void> {
+  const [command, ...rest] = argv;
+  if (!command || command === "--help" || command === "-h") return out(DEAD_LETTERS_HELP.trimEnd());
+  const known: Record<string, string[]> = { list: ["limit"], show: [], replay: ["by"], drop: [] };
+  if (!(command in known)) throw new ConfigError(`unknown dead-letters command ${JSON.stringify(command)}; one of ${Object.keys(known).join(", ")}`);
+  const args = parseArgs(rest, known[command]);
+  const allowed = new Set([...known[command], "json", "all"]);
+  for (const flag of args.flags.keys()) if (!allowed.has(flag)) throw new ConfigError(`dead-letters ${command}: unknown option --${flag}`);
+
+  const { redisUrl, redisKeyPrefix } = loadRedisConfig();
+  const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null, connectTimeout: 5_000 });
+  redis.on("error", () => undefined);
+  try {
+    await redis.connect();
+  } catch (err) {
+    throw new Error(`cannot reach Redis at ${where(redisUrl)} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+  try {
+    await run(new DeadLetterStore(redis, redisKeyPrefix), command, args, out);
+  } finally {
+    redis.disconnect();
+  }
+}
+
+function target(args: Args, command: string): string | "all" {
+  if (args.flags.get("all") === true) {
+    if (args.positional.length) throw new ConfigError(`dead-letters ${command}: give an id or --all, not both`);
+    return "all";
+  }
+  if (args.positional.length !== 1) throw new ConfigError(`dead-letters ${command}: give one dead-letter id (see \`dead-letters list\`) or --all`);
+  return args.positional[0];
+}
+
+async function run(store: DeadLetterStore, command: string, args: Args, out: (line: string) => void): Promise<void> {
+  const json = args.flags.get("json") === true;
+  if (command === "list") {
+    const raw = args.flags.get("limit");
+    const limit = raw === undefined ? 20 : Number(raw);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw new ConfigError(`--limit must be an integer from 1 to 10000, got ${JSON.stringify(raw)}`);
+    const [letters, { stored, trimmed }] = await Promise.all([store.list(limit), store.count()]);
+    if (json) return out(JSON.stringify(letters.map(({ event: _event, ...rest }) => rest)));
+    out(`${stored} dead letter${stored === 1 ? "" : "s"}${trimmed ? ` (${trimmed} older ones trimmed by DEAD_LETTER_MAX)` : ""}${stored > letters.length ? `; the newest ${letters.length}:` : ""}`);
+    for (const l of letters) out(row(l));
+    return;
+  }
+  const id = target(args, command);
+  if (command === "show") {
+    if (id === "all") throw new ConfigError("dead-letters show takes one id");
+    const letter = await store.show(id);
+    if (!letter) throw new ConfigError(`no dead letter ${id}`);
+    return out(JSON.stringify(letter, null, 2));
+  }
+  if (command === "replay") {
+    const by = String(args.flags.get("by") ?? `${safeUser()}@${hostname()}`).slice(0, 200);
+    if (id === "all") return out(`replayed ${await store.replayAll(by)} dead letters`);
+    const entry = await store.replay(id, by);
+    if (!entry) throw new ConfigError(`no dead letter ${id}`);
+    return out(`replayed ${id} as event ${entry}`);
+  }
+  if (id === "all") return out(`dropped ${await store.dropAll()} dead letters`);
+  if (!(await store.drop(id))) throw new ConfigError(`no dead letter ${id}`);
+  out(`dropped ${id}`);
+}
+
+function safeUser(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return process.env.USER ?? "unknown";
+  }
+}
+
+function row(l: DeadLetter): string {
+  const error = l.error.replace(/\s+/g, " ").slice(0, 80);
+  return [l.id, l.failedAt ?? "-", l.reason, `attempts=${l.attempts}`, l.type ?? "-", l.webhookId ?? "-", error].join("  ");
+}

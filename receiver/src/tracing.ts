@@ -1,0 +1,59 @@
+/**
+ * OpenTelemetry spans, through `@opentelemetry/api` only: no SDK or exporter is bundled. Until the
+ * application registers a tracer provider (its own SDK), `getTracer` hands out a no-op tracer and
+ * these calls cost next to nothing. With one registered, a delivery is a trace:
+ *   gemini_webhook.receive (SERVER) ─┬─ gemini_webhook.verify
+ *                                    ├─ gemini_webhook.accept
+ *                                    └─ gemini_webhook.handle (CONSUMER; in durable mode possibly in
+ *                                       another replica, joined through the traceparent kept in the stream)
+ * each carrying `gemini_webhook.id`, `.kind`, `.type` and `.outcome`.
+ */
+import { context, ROOT_CONTEXT, Span, SpanContext, SpanKind, SpanStatusCode, trace, TraceFlags } from "@opentelemetry/api";
+
+const tracer = trace.getTracer("gemini-webhooks-receiver");
+
+export type { Span } from "@opentelemetry/api";
+
+export function startReceiveSpan(kind: "static" | "dynamic"): Span {
+  return tracer.startSpan("gemini_webhook.receive", { kind: SpanKind.SERVER, attributes: { "gemini_webhook.kind": kind } }, ROOT_CONTEXT);
+}
+
+/** A child step of `parent` (verify, accept). */
+export function startStep(parent: Span, name: "verify" | "accept"): Span {
+  return tracer.startSpan(`gemini_webhook.${name}`, {}, trace.setSpan(ROOT_CONTEXT, parent));
+}
+
+/** Ends a span with its outcome; a failure outcome marks the span as an error. */
+export function endSpan(span: Span, outcome: string, failed = false): void {
+  if (!span.isRecording()) return span.end();
+  span.setAttribute("gemini_webhook.outcome", outcome);
+  if (failed) span.setStatus({ code: SpanStatusCode.ERROR, message: outcome });
+  span.end();
+}
+
+/** The W3C traceparent of a recording span, kept with the event so its handle span joins the trace. */
+export function traceparentOf(span: Span): string | undefined {
+  if (!span.isRecording()) return undefined;
+  const { traceId, spanId, traceFlags } = span.spanContext();
+  return `00-${traceId}-${spanId}-${(traceFlags & 0xff).toString(16).padStart(2, "0")}`;
+}
+
+const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
+
+/** Runs `work` inside a `gemini_webhook.handle` span, a child of the delivery's span when known. */
+export async function inHandleSpan<T>(attributes: Record<string, string | number>, traceparent: string | undefined, work: () => Promise<T>): Promise<T> {
+  const match = traceparent ? TRACEPARENT.exec(traceparent) : null;
+  const parent: SpanContext | undefined = match
+    ? { traceId: match[1], spanId: match[2], traceFlags: parseInt(match[3], 16) as TraceFlags, isRemote: true }
+    : undefined;
+  const span = tracer.startSpan("gemini_webhook.handle", { kind: SpanKind.CONSUMER, attributes }, parent ? trace.setSpanContext(ROOT_CONTEXT, parent) : ROOT_CONTEXT);
+  try {
+    // The handler's own spans (its fetches, queries) become children of this one.
+    const result = await context.with(trace.setSpan(context.active(), span), work);
+    endSpan(span, "ok");
+    return result;
+  } catch (err) {
+    endSpan(span, (err as { reason?: string })?.reason ?? "error", true);
+    throw err;
+  }
+}
