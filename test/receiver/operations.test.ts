@@ -182,7 +182,7 @@ test("SIGTERM with handlers in flight (slow and hung): 503 and not ready at once
 test("an idle replica exits 0 in under a second on SIGTERM, durable or in memory", async () => {
   const redis = await RedisServer.start();
   try {
-    for (const env of [{ REDIS_URL: redis.url }, {}]) {
+    for (const env of [{ REDIS_URL: redis.url }, {}] as Record<string, string>[]) {
       const replica = new Replica(await freePort(), { WEBHOOK_SIGNING_SECRETS: secret, LOG_LEVEL: "warn", ...env });
       await replica.start();
       await deliver([replica.port], `msg_idle_${Object.keys(env).length}`, 0);

@@ -34,3 +34,32 @@ export function buildReceiverImage(): string {
   }
   return RECEIVER_IMAGE;
 }
+
+/** A `docker:index/container:Container`'s inputs as a stack declares them (read under Pulumi's mocks). */
+export interface ContainerInputs {
+  name: string;
+  envs?: string[];
+  command?: string[];
+  user?: string;
+  volumes?: { hostPath?: string; volumeName?: string; containerPath: string; readOnly?: boolean }[];
+  hosts?: { host: string; ip: string }[];
+  networksAdvanced?: { name: string; aliases?: string[] }[];
+  ports?: { internal: number; external: number; ip: string }[];
+  restart?: string;
+}
+
+/** `docker run` arguments that configure a container as the stack's inputs do, with `image` as its image. */
+export function dockerRunArgs(c: ContainerInputs, image: string): string[] {
+  return [
+    "run", "-d", "--name", c.name,
+    ...(c.user ? ["--user", c.user] : []),
+    ...(c.restart ? ["--restart", c.restart] : []),
+    ...(c.envs ?? []).flatMap((e) => ["-e", e]),
+    ...(c.volumes ?? []).flatMap((v) => ["-v", `${v.hostPath ?? v.volumeName}:${v.containerPath}${v.readOnly ? ":ro" : ""}`]),
+    ...(c.hosts ?? []).flatMap((h) => ["--add-host", `${h.host}:${h.ip}`]),
+    ...(c.networksAdvanced ?? []).flatMap((n) => ["--network", n.name, ...(n.aliases ?? []).flatMap((a) => ["--network-alias", a])]),
+    ...(c.ports ?? []).flatMap((p) => ["-p", `${p.ip}:${p.external}:${p.internal}`]),
+    image,
+    ...(c.command ?? []),
+  ];
+}

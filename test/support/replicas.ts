@@ -88,19 +88,21 @@ export function runs(file: string): { started: Map<string, number>; done: Map<st
   return { started, done };
 }
 
-/** One signed delivery's request. */
-export function signed(id: string, body = JSON.stringify({ type: "batch.succeeded", version: "v1", timestamp: new Date().toISOString(), data: { id: `batches/${id}` } })) {
+/** One signed delivery's request (signed with `signingSecret`, default this suite's `secret`). */
+export function signed(id: string, signingSecret = secret) {
+  const body = JSON.stringify({ type: "batch.succeeded", version: "v1", timestamp: new Date().toISOString(), data: { id: `batches/${id}` } });
   const ts = Math.floor(Date.now() / 1000);
-  const signature = "v1," + createHmac("sha256", key).update(`${id}.${ts}.${body}`).digest("base64");
+  const hmacKey = signingSecret === secret ? key : Buffer.from(signingSecret.slice(6), "base64");
+  const signature = "v1," + createHmac("sha256", hmacKey).update(`${id}.${ts}.${body}`).digest("base64");
   return { method: "POST", headers: { "content-type": "application/json", "webhook-id": id, "webhook-timestamp": String(ts), "webhook-signature": signature }, body };
 }
 
 /** One signed delivery, sent like Gemini behind a load balancer: a refused connection or a 503 is retried on the next replica. */
-export async function deliver(ports: number[], id: string, first: number): Promise<string> {
+export async function deliver(ports: number[], id: string, first: number, signingSecret = secret): Promise<string> {
   for (let attempt = 0; attempt < 400; attempt++) {
     const port = ports[(first + attempt) % ports.length];
     try {
-      const response = await fetch(`http://127.0.0.1:${port}/webhooks/gemini`, { ...signed(id), signal: AbortSignal.timeout(5_000) });
+      const response = await fetch(`http://127.0.0.1:${port}/webhooks/gemini`, { ...signed(id, signingSecret), signal: AbortSignal.timeout(5_000) });
       const answer = (await response.json()) as { status?: string; error?: string };
       if (response.status === 200) return answer.status!;
       if (response.status !== 503) throw new Error(`${id}: ${response.status} ${JSON.stringify(answer)}`);
@@ -113,14 +115,20 @@ export async function deliver(ports: number[], id: string, first: number): Promi
   throw new Error(`${id} was never accepted`);
 }
 
-export async function sendAll(ports: number[], ids: string[], concurrency: number, onAnswered: (n: number) => Promise<void> | void = () => undefined): Promise<Map<string, string>> {
+export async function sendAll(
+  ports: number[],
+  ids: string[],
+  concurrency: number,
+  onAnswered: (n: number) => Promise<void> | void = () => undefined,
+  signingSecret = secret,
+): Promise<Map<string, string>> {
   const answers = new Map<string, string>();
   let next = 0;
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
       while (next < ids.length) {
         const i = next++;
-        answers.set(ids[i], await deliver(ports, ids[i], i));
+        answers.set(ids[i], await deliver(ports, ids[i], i, signingSecret));
         await onAnswered(answers.size);
       }
     }),
