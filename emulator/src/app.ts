@@ -6,6 +6,8 @@
 import Fastify, { FastifyError, FastifyInstance } from "fastify";
 import { API_VERSIONS } from "gemini-webhooks-client/schema";
 import { registerAccessControl } from "./auth";
+import { HostPolicy } from "./host-policy";
+import { redactUrl } from "./redact";
 import { Clock } from "./clock";
 import { jsonDepthExceeds, MAX_JSON_DEPTH } from "./json-depth";
 import type { EmulatorContext } from "./context";
@@ -50,6 +52,10 @@ export interface EmulatorOptions {
   publicUrl?: string;
   /** Interface to listen on (default 127.0.0.1). */
   host?: string;
+  /** Host names served besides loopback, the bound address and the public URL's (DNS rebinding protection). */
+  allowedHosts?: string[];
+  /** Time a client has to send a whole request, ms (default 15 000): slowly sent bodies are cut off. */
+  requestTimeoutMs?: number;
 }
 
 export interface BuiltEmulator {
@@ -77,17 +83,24 @@ export function buildEmulatorApp(options: EmulatorOptions = {}): BuiltEmulator {
     apiKey: options.apiKey,
     metrics: { calls: Object.fromEntries(ROUTE_NAMES.map((r) => [r, 0])) as Record<RouteName, number> },
   };
+  const requestTimeout = options.requestTimeoutMs ?? 15_000;
   const app = Fastify({
     logger:
       options.logger || options.logStream
         ? {
             level: "info",
             redact: ["req.headers.x-goog-api-key", "req.headers.authorization"],
+            // The URL without credentials: clients may send the key as ?key= (Google accepts it so).
+            serializers: { req: (req: { method: string; url: string; host?: string; ip?: string }) => ({ method: req.method, url: redactUrl(req.url), host: req.host, remoteAddress: req.ip }) },
             ...(options.logStream ? { stream: options.logStream } : {}),
           }
         : false,
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
     return503OnClosing: true,
+    // A body sent byte by byte cannot hold a connection: Node checks every second, not every 30 s.
+    requestTimeout,
+    connectionTimeout: requestTimeout + 5_000,
+    http: { connectionsCheckingInterval: 1_000, headersTimeout: Math.min(requestTimeout, 10_000) },
   });
 
   // Bodies are parsed here so malformed JSON gets Google's answer, whatever the content type says.
@@ -123,7 +136,7 @@ export function buildEmulatorApp(options: EmulatorOptions = {}): BuiltEmulator {
     reply.code(404).send(notFound(`The requested URL ${path} was not found on this server.`).toBody());
   });
 
-  registerAccessControl(app, ctx.apiKey);
+  registerAccessControl(app, ctx.apiKey, new HostPolicy({ host: options.host, publicUrl: options.publicUrl, allowedHosts: options.allowedHosts }));
   // One set of handlers and one store under every version the SDKs call: /v1 by default, /v1beta when asked.
   for (const version of API_VERSIONS) {
     app.register(

@@ -12,6 +12,7 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { invalidArgument, permissionDenied } from "./google-error";
+import type { HostPolicy } from "./host-policy";
 
 export type Access = "public" | "api-key" | "admin";
 
@@ -58,9 +59,17 @@ function checkAdmin(request: FastifyRequest, apiKey: string | undefined): void {
 }
 
 /** Installs the hook; call before registering routes. */
-export function registerAccessControl(app: FastifyInstance, apiKey: string | undefined): void {
+export function registerAccessControl(app: FastifyInstance, apiKey: string | undefined, hosts: HostPolicy): void {
   // Checked before the body is even read, as Google's front end does.
   app.addHook("onRequest", async (request) => {
+    // DNS rebinding: every route, known or not, answers only the names it serves, and no other site's page.
+    const host = request.headers.host;
+    if (!hosts.serves(host)) {
+      throw permissionDenied(`The emulator does not serve the host ${JSON.stringify(String(host).slice(0, 80))} (DNS rebinding protection); add it with --allow-host.`);
+    }
+    const origin = request.headers.origin;
+    const refused = hosts.crossSite(typeof origin === "string" ? origin : undefined, request.headers["sec-fetch-site"] as string | undefined);
+    if (refused) throw permissionDenied(`The emulator refuses ${refused}.`);
     if (request.is404) return; // an unknown path is a 404 whatever the key
     const access = request.routeOptions.config.access ?? "api-key";
     if (access === "public") return;

@@ -22,6 +22,9 @@ Options (environment variable in brackets):
   --delivery-timeout-ms N   real ms a receiver has to answer 2xx (default 10000) [GEMINI_EMULATOR_DELIVERY_TIMEOUT_MS]
   --job-completion-delay-ms N   emulated ms before a job completes by itself, 0 = admin call only (default 2000) [GEMINI_EMULATOR_JOB_COMPLETION_DELAY_MS]
   --allow-delivery-host H   also deliver to host H (repeatable; default: loopback only) [GEMINI_EMULATOR_ALLOW_DELIVERY_HOSTS, comma-separated]
+  --allow-host H    also answer requests for host name H (repeatable; default: loopback, the bound address,
+                    the --public-url host; bound to 0.0.0.0 also this machine's addresses and
+                    host.docker.internal): DNS rebinding protection [GEMINI_EMULATOR_ALLOW_HOSTS, comma-separated]
   --log             log requests (never bodies or keys)
   -h, --help        show this help
 `;
@@ -78,6 +81,7 @@ async function serve(argv: string[]): Promise<void> {
       "delivery-timeout-ms": { type: "string" },
       "job-completion-delay-ms": { type: "string" },
       "allow-delivery-host": { type: "string", multiple: true },
+      "allow-host": { type: "string", multiple: true },
       log: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
@@ -108,6 +112,10 @@ async function serve(argv: string[]): Promise<void> {
     7 * 24 * 3600 * 1000,
   );
   const allowedDeliveryHosts = values["allow-delivery-host"] ?? (env.GEMINI_EMULATOR_ALLOW_DELIVERY_HOSTS ?? "").split(",").map((h) => h.trim()).filter(Boolean);
+  const allowedHosts = values["allow-host"] ?? (env.GEMINI_EMULATOR_ALLOW_HOSTS ?? "").split(",").map((h) => h.trim()).filter(Boolean);
+  for (const host of allowedHosts) {
+    if (!/^[a-z0-9.-]{1,253}$|^\[?[0-9a-f:]+\]?$/i.test(host)) throw new UsageError(`--allow-host / GEMINI_EMULATOR_ALLOW_HOSTS takes host names, got ${JSON.stringify(host.slice(0, 80))}`);
+  }
   const dataDir = values["data-dir"] ?? env.GEMINI_EMULATOR_DATA_DIR;
   if (values["in-memory"] && values["data-dir"]) throw new UsageError("--in-memory and --data-dir exclude each other");
   const apiKey = values["api-key"] ?? env.GEMINI_EMULATOR_API_KEY;
@@ -127,6 +135,7 @@ async function serve(argv: string[]): Promise<void> {
     deliveryTimeoutMs,
     jobCompletionDelayMs,
     allowedDeliveryHosts,
+    allowedHosts,
     logger: values.log ?? false,
   });
   process.stdout.write(`Gemini webhooks emulator listening on ${emulator.url} (API root ${emulator.apiUrl})\n`);

@@ -1,6 +1,9 @@
 /**
  * The sender's JWKS, fetched and cached per URL and process, with both directions bounded:
- * - a key set that answered is refetched for an unknown `kid` at most once per `cooldownMs`;
+ * - a key set older than `maxAgeMs` (JWKS_MAX_AGE_MS, default 5 min) is refetched before it is used:
+ *   a key the sender removed stays trusted at most that long;
+ * - a key set that answered is refetched for an unknown `kid`, or for a known `kid` whose signature
+ *   fails (the sender may have replaced the key under the same id), at most once per `cooldownMs`;
  * - a key set that failed (network error, non-200, garbage) is not asked again for `failureCooldownMs`:
  *   every request meanwhile fails fast as `jwks_unavailable`, so a flood of tokens cannot turn into a
  *   flood of outbound fetches. Concurrent requests share one fetch.
@@ -13,13 +16,42 @@ export interface JwksOptions {
   cooldownMs?: number;
   /** Ms a failed key set is not asked again (default 10 000). */
   failureCooldownMs?: number;
-  /** A key set older than this is refetched on the next request (default 10 min). */
+  /** A key set older than this is refetched on the next request (default 5 min). */
   maxAgeMs?: number;
   /** Ms one fetch may take (default 5 000). */
   timeoutMs?: number;
 }
 
 const MAX_JWKS_BYTES = 256 * 1024;
+export const DEFAULT_JWKS_MAX_AGE_MS = 5 * 60_000;
+
+/**
+ * A response body as text, read as a stream and abandoned past `max` bytes: a `content-length` over
+ * the cap is refused before anything is read, and a body without one is cut at the cap — never
+ * buffered whole.
+ */
+export async function readCapped(response: Response, max: number): Promise<string> {
+  const declared = Number(response.headers.get("content-length") ?? NaN);
+  if (declared > max) {
+    await response.body?.cancel().catch(() => undefined);
+    throw new Error(`response too large (content-length ${declared} > ${max})`);
+  }
+  const reader = response.body?.getReader();
+  if (!reader) return "";
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > max) {
+      await reader.cancel().catch(() => undefined);
+      throw new Error(`response too large (over ${max} bytes)`);
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
 
 export class RemoteKeySet {
   #local?: ReturnType<typeof createLocalJWKSet>;
@@ -38,7 +70,7 @@ export class RemoteKeySet {
   /** A jose key resolver: `jwtVerify(token, keySet.resolver)`. */
   readonly resolver = async (header: JWTHeaderParameters, token: FlattenedJWSInput) => {
     const now = Date.now();
-    if (!this.#local || now - this.#fetchedAt > (this.options.maxAgeMs ?? 10 * 60_000)) await this.#refresh(now);
+    if (!this.#local || now - this.#fetchedAt > (this.options.maxAgeMs ?? DEFAULT_JWKS_MAX_AGE_MS)) await this.#refresh(now);
     try {
       return await this.#local!(header, token);
     } catch (err) {
@@ -49,6 +81,16 @@ export class RemoteKeySet {
       return this.#local!(header, token);
     }
   };
+
+  /**
+   * After a signature failed with a key this set holds: refetch, at most once per cooldown. True
+   * when a new set was fetched (the caller verifies once more), false when the old one must do.
+   */
+  async refreshAfterSignatureFailure(): Promise<boolean> {
+    const now = Date.now();
+    if (now - this.#fetchedAt < (this.options.cooldownMs ?? 30_000)) return false;
+    return this.#refresh(now).catch(() => false);
+  }
 
   #unavailable(): WebhookVerificationError {
     return new WebhookVerificationError("jwks_unavailable", `JWKS unavailable (${this.#failure})`);
@@ -69,8 +111,7 @@ export class RemoteKeySet {
     try {
       const response = await fetch(this.uri, { signal: AbortSignal.timeout(this.options.timeoutMs ?? 5_000), redirect: "error", headers: { accept: "application/json" } });
       if (response.status !== 200) throw new Error(`HTTP ${response.status}`);
-      const text = await response.text();
-      if (text.length > MAX_JWKS_BYTES) throw new Error("response too large");
+      const text = await readCapped(response, MAX_JWKS_BYTES);
       let parsed: unknown;
       try {
         parsed = JSON.parse(text);

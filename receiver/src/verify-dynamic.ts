@@ -29,6 +29,8 @@ export interface DynamicVerifyOptions {
   cooldownMs?: number;
   /** Ms a failing JWKS is not asked again (default 10 000). */
   failureCooldownMs?: number;
+  /** A cached JWKS older than this is refetched before use (default 300 000): how long a removed key stays trusted. */
+  maxAgeMs?: number;
 }
 
 export interface VerifiedDynamicDelivery {
@@ -36,14 +38,34 @@ export interface VerifiedDynamicDelivery {
   timestamp: number;
   claims: Record<string, unknown>;
   /**
-   * Keys to deduplicate on: the `webhook-id` header and the token itself, so a captured token is
-   * processed at most once whatever headers are sent with it.
+   * Keys to deduplicate on: the `webhook-id` header and the token's signature bytes, so a captured
+   * token is processed at most once whatever headers are sent with it (and however it is re-spelled:
+   * only the canonical base64url spelling of each part is accepted).
    */
   dedupKeys: string[];
 }
 
 /** The clock skew accepted on `iat` and `exp`, seconds. */
 const CLOCK_TOLERANCE_SECONDS = 5;
+
+const BASE64URL = /^[A-Za-z0-9_-]+$/;
+
+/**
+ * The token's three parts, each the canonical base64url spelling of its bytes: the alphabet only, no
+ * padding, no spare bits set in the last character. Node's decoder ignores characters outside the
+ * alphabet and the spare bits, so without this one signature has unboundedly many spellings — and a
+ * captured token could be replayed under each. Returns the signature part, whose text is then one
+ * to one with its bytes.
+ */
+function canonicalSignature(token: string): string {
+  const parts = token.split(".");
+  if (parts.length !== 3) throw new WebhookVerificationError("malformed", "webhook-signature is not a JWT");
+  for (const part of parts) {
+    if (!BASE64URL.test(part)) throw new WebhookVerificationError("malformed", "webhook-signature is not canonical base64url (characters outside the alphabet, or padding)");
+    if (Buffer.from(part, "base64url").toString("base64url") !== part) throw new WebhookVerificationError("malformed", "webhook-signature is not canonical base64url (spare bits set)");
+  }
+  return parts[2];
+}
 
 export async function verifyDynamicDelivery(
   rawBody: Buffer | string,
@@ -53,18 +75,27 @@ export async function verifyDynamicDelivery(
   const webhookId = messageId(headers);
   const timestamp = checkedTimestamp(headers, options.toleranceSeconds ?? 300, Math.floor(Date.now() / 1000));
   const token = singleHeader(headers, "webhook-signature");
-  if (token.length > 8192 || token.split(".").length !== 3) throw new WebhookVerificationError("malformed", "webhook-signature is not a JWT");
-  const keys = remoteKeySet(options.jwksUri, { cooldownMs: options.cooldownMs, failureCooldownMs: options.failureCooldownMs });
-  let claims: Record<string, unknown>;
-  try {
-    ({ payload: claims } = await jwtVerify(token, keys.resolver, {
+  if (token.length > 8192) throw new WebhookVerificationError("malformed", "webhook-signature is not a JWT");
+  const signature = canonicalSignature(token);
+  const keys = remoteKeySet(options.jwksUri, { cooldownMs: options.cooldownMs, failureCooldownMs: options.failureCooldownMs, maxAgeMs: options.maxAgeMs });
+  const verify = () =>
+    jwtVerify(token, keys.resolver, {
       algorithms: ["RS256"],
       issuer: options.issuer,
       audience: options.audience,
       requiredClaims: ["exp", "iat", "iss", "aud"],
       clockTolerance: CLOCK_TOLERANCE_SECONDS,
       maxTokenAge: options.maxTokenAgeSeconds ?? 600,
-    }));
+    });
+  let claims: Record<string, unknown>;
+  try {
+    try {
+      ({ payload: claims } = await verify());
+    } catch (err) {
+      // A known kid whose signature fails: the sender may have replaced that key. Refetch (bounded by the cooldown) and try once more.
+      if ((err as { code?: string }).code !== "ERR_JWS_SIGNATURE_VERIFICATION_FAILED" || !(await keys.refreshAfterSignatureFailure())) throw err;
+      ({ payload: claims } = await verify());
+    }
   } catch (err) {
     if (err instanceof WebhookVerificationError) throw err;
     // Claim failures (JWTClaimValidationFailed, JWTExpired) name the claim.
@@ -90,7 +121,8 @@ export async function verifyDynamicDelivery(
     const actual = createHash("sha256").update(body).digest("base64url");
     if (claims.body_sha256 !== actual) throw new WebhookVerificationError("unauthorized_jwt", "claim body_sha256 does not match the body");
   }
-  // The signature part identifies the token; hashed, so no token material reaches the dedup store.
-  const tokenKey = "jwt:" + createHash("sha256").update(token.slice(token.lastIndexOf(".") + 1)).digest("base64url");
+  // The signature identifies the token (canonical, so its text is its bytes); hashed, so no token
+  // material reaches the dedup store. The same key as 0.2 computed: upgrading opens no replay window.
+  const tokenKey = "jwt:" + createHash("sha256").update(signature).digest("base64url");
   return { webhookId, timestamp, claims, dedupKeys: [tokenKey, webhookId] };
 }

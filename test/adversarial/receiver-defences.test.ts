@@ -10,7 +10,7 @@ import { createHash, createHmac, randomBytes } from "node:crypto";
 import { createServer, Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { exportJWK, generateKeyPair, KeyLike, SignJWT } from "jose";
-import { buildReceiver, loadConfig, Receiver } from "gemini-webhooks-receiver";
+import { buildReceiver, loadConfig, Receiver, verifyDynamicDelivery } from "gemini-webhooks-receiver";
 import { freePort } from "../../scripts/free-port";
 import { RECEIVER_CLI } from "../../scripts/paths";
 import { waitFor } from "../../scripts/wait-for";
@@ -23,26 +23,51 @@ const now = () => Math.floor(Date.now() / 1000);
 const envelope = () => JSON.stringify({ type: "batch.succeeded", version: "v1", timestamp: new Date().toISOString(), data: { id: "batches/" + randomBytes(4).toString("hex") } });
 const sign = (id: string, ts: number, body: string) => "v1," + createHmac("sha256", key).update(`${id}.${ts}.${body}`).digest("base64");
 
-/** A JWKS server whose answer the test switches: good keys, garbage, a 500, or a hang. */
+/**
+ * A JWKS server whose answer the test switches: good keys, garbage, a 500, not a set, or 300 MB (as a
+ * stream without a length, or with a content-length that says so). `keys` is what it serves.
+ */
 class JwksServer {
-  mode: "good" | "garbage" | "500" | "not-a-set" = "good";
+  mode: "good" | "garbage" | "500" | "not-a-set" | "huge-stream" | "huge-length" = "good";
   fetches = 0;
+  /** Bytes written for the huge answers before the client went away. */
+  hugeBytesSent = 0;
   server!: Server;
   url = "";
   privateKey!: KeyLike;
-  #jwk!: Record<string, unknown>;
+  keys: Record<string, unknown>[] = [];
+
+  /** A new RS256 key under `kid`, served from now on (alone, or beside the others); its private key. */
+  async newKey(kid: string, alone: boolean): Promise<KeyLike> {
+    const pair = await generateKeyPair("RS256", { extractable: true });
+    const jwk = { ...(await exportJWK(pair.publicKey)), kid, alg: "RS256", use: "sig" };
+    this.keys = alone ? [jwk] : [...this.keys.filter((k) => k.kid !== kid), jwk];
+    return pair.privateKey;
+  }
 
   static async start(): Promise<JwksServer> {
     const s = new JwksServer();
-    const pair = await generateKeyPair("RS256", { extractable: true });
-    s.privateKey = pair.privateKey;
-    s.#jwk = { ...(await exportJWK(pair.publicKey)), kid: "k1", alg: "RS256", use: "sig" };
+    s.privateKey = await s.newKey("k1", true);
     s.server = createServer((_req, res) => {
       s.fetches++;
       if (s.mode === "500") return res.writeHead(500).end("boom");
       if (s.mode === "garbage") return res.writeHead(200, { "content-type": "application/json" }).end("<html>not json");
       if (s.mode === "not-a-set") return res.writeHead(200, { "content-type": "application/json" }).end('{"hello":1}');
-      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ keys: [s.#jwk] }));
+      if (s.mode === "huge-stream" || s.mode === "huge-length") {
+        const total = 300 * 1024 * 1024;
+        const chunk = Buffer.alloc(64 * 1024, 0x20);
+        res.writeHead(200, { "content-type": "application/json", ...(s.mode === "huge-length" ? { "content-length": String(total) } : {}) });
+        const pump = () => {
+          while (s.hugeBytesSent < total && !res.destroyed) {
+            s.hugeBytesSent += chunk.length;
+            if (!res.write(chunk)) return void res.once("drain", pump);
+          }
+          res.end();
+        };
+        res.on("close", () => undefined);
+        return pump();
+      }
+      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ keys: s.keys }));
     });
     await new Promise<void>((r) => s.server.listen(0, "127.0.0.1", r));
     s.url = `http://127.0.0.1:${(s.server.address() as AddressInfo).port}`;
@@ -147,6 +172,108 @@ describe("dynamic tokens", () => {
     }
   });
 
+  test("a captured token without a webhook_id claim, re-spelled in non-canonical base64url under fresh webhook-ids, is accepted once", async () => {
+    const { receiver, processed, token, deliver } = await dynamicReceiver(jwks);
+    try {
+      const body = envelope();
+      const captured = await token(body);
+      const [head, payload, signature] = captured.split(".");
+      const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+      const last = alphabet.indexOf(signature.at(-1)!);
+      const variants = [
+        // 2,048-bit signature: 342 characters, the last carrying 2 bits and 4 spare ones.
+        ...Array.from({ length: 15 }, (_, bits) => `${head}.${payload}.${signature.slice(0, -1)}${alphabet[last ^ (bits + 1)]}`),
+        // Characters outside the alphabet, which Node's decoder skips.
+        ...Array.from({ length: 100 }, (_, i) => {
+          const at = 1 + Math.floor((i * (signature.length - 2)) / 100);
+          return `${head}.${payload}.${signature.slice(0, at)}!${signature.slice(at)}`;
+        }),
+        `${captured}=`,
+        `${captured}~`,
+        `${head}.${payload}.${signature.slice(0, 100)} ${signature.slice(100)}`,
+        `${head}=.${payload}.${signature}`,
+      ];
+      assert.equal((await deliver(body, captured, "msg_original")).body.status, "accepted");
+      const answers = await Promise.all(variants.map((v, i) => deliver(body, v, `msg_respelled_${i}`)));
+      const accepted = answers.filter((a) => a.status === 200);
+      assert.equal(accepted.length, 0, `${accepted.length} of ${variants.length} re-spellings answered 200`);
+      assert.ok(answers.every((a) => a.status === 400 && a.body.error === "malformed" && /canonical base64url/.test(a.body.detail ?? "")), JSON.stringify(answers.find((a) => a.status !== 400)));
+      await receiver.idle();
+      assert.deepEqual(processed, ["msg_original"]);
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  for (const mode of ["huge-stream", "huge-length"] as const) {
+    test(`a 300 MB JWKS answer (${mode === "huge-stream" ? "streamed without a length" : "with a content-length saying so"}) is cut at 256 KiB: memory stays flat, deliveries get 503`, async () => {
+      const huge = await JwksServer.start();
+      huge.mode = mode;
+      const { receiver, token, deliver } = await dynamicReceiver(huge);
+      try {
+        const body = envelope();
+        const before = process.memoryUsage().rss;
+        const answer = await deliver(body, await token(body));
+        const grown = process.memoryUsage().rss - before;
+        assert.equal(answer.status, 503);
+        assert.equal(answer.body.error, "jwks_unavailable");
+        assert.match(answer.body.detail ?? "", /too large/);
+        assert.ok(grown < 64 * 1024 * 1024, `RSS grew ${Math.round(grown / 1048576)} MiB`);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        assert.ok(huge.hugeBytesSent < 16 * 1024 * 1024, `${Math.round(huge.hugeBytesSent / 1048576)} MiB sent before the receiver hung up`);
+      } finally {
+        await receiver.close();
+        huge.server.closeAllConnections();
+        await new Promise((r) => huge.server.close(r));
+      }
+    }, 60_000);
+  }
+
+  test("a key removed from the JWKS stops being trusted after JWKS_MAX_AGE_MS", async () => {
+    const rotating = await JwksServer.start();
+    const { receiver, token, deliver } = await dynamicReceiver(rotating, { JWKS_MAX_AGE_MS: "1000" });
+    try {
+      const body = envelope();
+      assert.equal((await deliver(body, await token(body))).body.status, "accepted");
+      await rotating.newKey("k2", true); // k1 removed (compromised, say)
+      await new Promise((resolve) => setTimeout(resolve, 1_200));
+      const refused = await deliver(body, await token(body));
+      assert.equal(refused.status, 401);
+      assert.equal(refused.body.error, "unauthorized_jwt");
+    } finally {
+      await receiver.close();
+      await new Promise((r) => rotating.server.close(r));
+    }
+  });
+
+  test("a key replaced under the same kid is refetched when its signature fails (bounded by the cooldown)", async () => {
+    const replacing = await JwksServer.start();
+    const aud = "https://hooks.example/webhooks/gemini/dynamic";
+    const options = { jwksUri: `${replacing.url}/jwks.json`, issuer: replacing.url, audience: aud, cooldownMs: 300 };
+    const signed = async (key: KeyLike, body: string) => ({
+      "webhook-id": "msg_" + randomBytes(4).toString("hex"),
+      "webhook-timestamp": String(now()),
+      "webhook-signature": await new SignJWT({ body_sha256: createHash("sha256").update(body).digest("base64url") })
+        .setProtectedHeader({ alg: "RS256", kid: "k1" }).setIssuer(replacing.url).setAudience(aud).setIssuedAt().setExpirationTime("5m").sign(key),
+    });
+    try {
+      const body = envelope();
+      await verifyDynamicDelivery(body, await signed(replacing.privateKey, body), options);
+      const replaced = await replacing.newKey("k1", true);
+      await new Promise((resolve) => setTimeout(resolve, 400)); // past the cooldown
+      const fetchesBefore = replacing.fetches;
+      await verifyDynamicDelivery(body, await signed(replaced, body), options);
+      assert.equal(replacing.fetches, fetchesBefore + 1, "one refetch");
+      // Forged signatures under a known kid cannot turn into a flood of fetches.
+      const forgedKey = (await generateKeyPair("RS256")).privateKey;
+      const forged = await Promise.all(Array.from({ length: 30 }, async () => verifyDynamicDelivery(body, await signed(forgedKey, body), options).then(() => "accepted", (e: Error) => e.message)));
+      assert.ok(forged.every((f) => /unauthorized_jwt/.test(f)), forged[0]);
+      assert.ok(replacing.fetches <= fetchesBefore + 2, `${replacing.fetches - fetchesBefore} fetches`);
+    } finally {
+      await new Promise((r) => replacing.server.close(r));
+    }
+  });
+
   for (const mode of ["500", "garbage", "not-a-set"] as const) {
     test(`a JWKS answering ${mode}: 50 deliveries cost at most 2 fetches and are answered 503 jwks_unavailable, not 401`, async () => {
       const failing = await JwksServer.start();
@@ -171,6 +298,7 @@ describe("configuration", () => {
   const hex = randomBytes(32).toString("hex");
   const cases: [string, string][] = [
     ["a hex secret", hex],
+    ["whsec_ and 64 hex characters (the third attack run's case)", "whsec_" + hex],
     ["a hex secret with the prefix", "whsec_" + hex.slice(0, 62) + "!!"],
     ["a double-quoted secret", `"${secret}"`],
     ["a single-quoted secret", `'${secret}'`],

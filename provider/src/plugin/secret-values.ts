@@ -60,3 +60,26 @@ export function wrapProps(props: Props, secretKeys: Iterable<string>): Props {
 export function defined(props: Props): Props {
   return Object.fromEntries(Object.entries(props).filter(([, v]) => v !== undefined));
 }
+
+/** Every text inside a secret-wrapped value of `props` (at any depth): what errors must never repeat. */
+export function secretTexts(props: Props): string[] {
+  const texts: string[] = [];
+  const collect = (value: unknown, inSecret: boolean): void => {
+    if (isSecret(value)) return collect(value.value, true);
+    if (Array.isArray(value)) return value.forEach((v) => collect(v, inSecret));
+    if (typeof value === "object" && value !== null) return Object.values(value).forEach((v) => collect(v, inSecret));
+    if (inSecret && value !== null && value !== undefined && typeof value !== "boolean" && String(value).length >= 3) texts.push(String(value));
+  };
+  collect(props, false);
+  // Longest first, so a secret that contains another is replaced whole.
+  return [...new Set(texts)].sort((a, b) => b.length - a.length);
+}
+
+/** `text` with every secret text (plain or JSON-escaped) replaced by `[secret]`. */
+export function scrub(text: string, secrets: readonly string[]): string {
+  let out = text;
+  for (const secretText of secrets) {
+    for (const spelling of new Set([secretText, JSON.stringify(secretText).slice(1, -1), encodeURIComponent(secretText)])) out = out.split(spelling).join("[secret]");
+  }
+  return out;
+}

@@ -16,7 +16,7 @@ import { invokeFunction } from "./functions";
 import { CONFIG_KEYS, checkConfig, configSource, configureArgs, Failure } from "./provider-config";
 import { kindOf } from "./resources";
 import { schemaJson } from "./schema";
-import { defined, Props, unwrapProps, wrapProps } from "./secret-values";
+import { defined, Props, scrub, secretTexts, unwrapProps, wrapProps } from "./secret-values";
 
 type Call<Req> = grpc.ServerUnaryCall<Req, unknown>;
 type Callback = grpc.sendUnaryData<unknown>;
@@ -33,20 +33,44 @@ function failuresOf(failures: Failure[]): provproto.CheckFailure[] {
   });
 }
 
-/** An error the engine shows as is: the message only, never a stack or an input value. */
-function grpcError(err: unknown): grpc.ServiceError {
-  const message = err instanceof Error ? err.message : String(err);
+/** An error the engine shows as is: the message only, never a stack or a value that arrived as a secret. */
+function grpcError(err: unknown, secrets: readonly string[]): grpc.ServiceError {
+  const message = scrub(err instanceof Error ? err.message : String(err), secrets);
   return Object.assign(new Error(message), { code: grpc.status.UNKNOWN, details: message, metadata: new grpc.Metadata() });
+}
+
+type StructGetter = () => structproto.Struct | undefined;
+const PROPERTY_GETTERS = ["getNews", "getOlds", "getProperties", "getInputs", "getArgs", "getOldInputs"] as const;
+
+/** The texts of every secret in a request's properties (news, olds, inputs, args…). */
+function requestSecrets(request: unknown): string[] {
+  const texts: string[] = [];
+  for (const getter of PROPERTY_GETTERS) {
+    const get = (request as Record<string, StructGetter | undefined>)[getter];
+    if (typeof get === "function") texts.push(...secretTexts(toJs(get.call(request))));
+  }
+  return texts;
+}
+
+/** Check and invoke failures never repeat a value that arrived as a secret (the CLI masks them; other hosts might not). */
+function scrubFailures(res: unknown, secrets: readonly string[]): void {
+  const withFailures = res as { getFailuresList?: () => provproto.CheckFailure[] };
+  if (!secrets.length || typeof withFailures?.getFailuresList !== "function") return;
+  for (const failure of withFailures.getFailuresList()) failure.setReason(scrub(failure.getReason(), secrets));
 }
 
 /** Runs a handler, answering its result or its error; nothing thrown escapes to the process. */
 function unary<Req>(handler: (req: Req) => Promise<unknown> | unknown) {
   return (call: Call<Req>, callback: Callback) => {
     const urn = (call.request as { getUrn?: () => string | undefined }).getUrn?.() ?? "";
+    const secrets = requestSecrets(call.request);
     withUrn(urn, () => Promise.resolve().then(() => handler(call.request)))
       .then(
-        (res) => callback(null, res),
-        (err) => callback(grpcError(err)),
+        (res) => {
+          scrubFailures(res, secrets);
+          callback(null, res);
+        },
+        (err) => callback(grpcError(err, secrets)),
       );
   };
 }
