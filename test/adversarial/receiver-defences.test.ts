@@ -220,6 +220,7 @@ describe("dynamic tokens", () => {
         assert.match(answer.body.detail ?? "", /too large/);
         assert.ok(grown < 64 * 1024 * 1024, `RSS grew ${Math.round(grown / 1048576)} MiB`);
         await new Promise((resolve) => setTimeout(resolve, 200));
+        console.log(`JWKS ${mode}: 300 MB offered, ${(huge.hugeBytesSent / 1048576).toFixed(1)} MiB sent before the receiver hung up, RSS +${Math.round(grown / 1048576)} MiB`);
         assert.ok(huge.hugeBytesSent < 16 * 1024 * 1024, `${Math.round(huge.hugeBytesSent / 1048576)} MiB sent before the receiver hung up`);
       } finally {
         await receiver.close();

@@ -73,6 +73,10 @@ test("refusals are logged at warn with webhook-id, reason and source, one line p
   const receiver = buildReceiver(loadConfig({ WEBHOOK_SIGNING_SECRETS: secret }), { logStream: logs.stream, refusalLogWindowMs: 300 });
   try {
     for (let i = 0; i < 50; i++) assert.equal((await post(receiver, `msg_forged_${i}`, "forged")).statusCode, 401);
+    // A credential in the query string never reaches the log (the receiver logs no URLs at all).
+    const request = signed("msg_query_key");
+    const keyInQuery = await inject(receiver.app, { method: "POST", url: "/webhooks/gemini?key=AIzaQueryKey0123456789&access_token=tok-0123456789", headers: request.headers, payload: request.body });
+    assert.equal(keyInQuery.statusCode, 200);
     const first = logs.lines().filter((l) => l.reason === "invalid_signature");
     assert.equal(first.length, 1);
     assert.equal(first[0].level, 40);
@@ -83,6 +87,8 @@ test("refusals are logged at warn with webhook-id, reason and source, one line p
     assert.equal(summary.count, 49);
     assert.deepEqual(summary.webhook_ids, ["msg_forged_1", "msg_forged_2", "msg_forged_3", "msg_forged_4", "msg_forged_5"]);
     assert.match(String(summary.msg), /49 more deliveries refused \(invalid_signature\)/);
+    const all = JSON.stringify(logs.lines());
+    assert.ok(!all.includes("AIzaQueryKey0123456789") && !all.includes("tok-0123456789"));
   } finally {
     await receiver.close();
   }
