@@ -3,7 +3,7 @@ module gemini-webhooks/examples/go-webhooks
 go 1.26.6
 
 require (
-	github.com/gemini-webhooks/pulumi-gemini/sdk/go v0.2.0
+	github.com/gemini-webhooks/pulumi-gemini-webhooks/sdk/go v0.3.0
 	github.com/pulumi/pulumi/sdk/v3 v3.274.1
 )
 
@@ -125,4 +125,4 @@ require (
 )
 
 // The generated SDK: `npm run sdks` writes it to dist/sdks/go.
-replace github.com/gemini-webhooks/pulumi-gemini/sdk/go => ../../dist/sdks/go
+replace github.com/gemini-webhooks/pulumi-gemini-webhooks/sdk/go => ../../dist/sdks/go

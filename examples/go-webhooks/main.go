@@ -2,7 +2,7 @@
 package main
 
 import (
-	"github.com/gemini-webhooks/pulumi-gemini/sdk/go/gemini"
+	"github.com/gemini-webhooks/pulumi-gemini-webhooks/sdk/go/gemini"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/config"
 )

@@ -1,4 +1,5 @@
 /**
+ * lane: full (the Pulumi engine)
  * Adversarial: a whole lifecycle — deploy, deliver (static and dynamic), rotate, refresh, destroy —
  * with everything captured: engine and provider output, emulator and receiver logs, and every file
  * of the state backend. The scanner fails if any signing secret, the API key or a JWT private key

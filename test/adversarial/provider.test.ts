@@ -1,4 +1,5 @@
 /**
+ * lane: full (the Pulumi engine)
  * Adversarial: 100 webhooks created, updated and destroyed through the real engine while 20 % of
  * API calls fail (429, 503, or the connection dropped after the emulator acted). Afterwards the
  * emulator holds exactly the expected webhooks (0 orphans, 0 duplicates), state matches reality,

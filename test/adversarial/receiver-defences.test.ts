@@ -1,4 +1,5 @@
 /**
+ * lane: full (Redis)
  * Adversarial, the receiver's second round: each case an outside attack run found, sent as the
  * attacker sent it — a captured JWT replayed under fresh headers, a JWKS that fails, a body sent at
  * 1 byte/s, Redis going away mid-traffic, malformed secrets in the environment, tokens that live for

@@ -1,4 +1,5 @@
 /**
+ * lane: full (Python and PyPI)
  * Google's Python SDK (`google-genai`, from PyPI into a cached virtualenv) against the emulator at
  * the SDK's defaults: `genai.Client()` with only GEMINI_API_KEY and GOOGLE_GEMINI_BASE_URL in its
  * environment. The script (programs/python_sdk_oracle.py) reports what it observed; this suite
@@ -7,7 +8,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { startEmulator, RunningEmulator } from "gemini-webhooks-emulator";
-import { pythonVenv } from "../support/python-venv";
+import { pythonVenv } from "../../scripts/python-venv";
 import { execOk } from "../../scripts/exec";
 
 /** The release this suite was written against; the SDK's webhooks surface is new and still moving. */

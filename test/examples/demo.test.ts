@@ -1,4 +1,5 @@
 /**
+ * lane: full (the Pulumi engine)
  * `npm run demo`, typed as the README types it: the whole system offline through the real engine,
  * the receiver as a process, a rotation with no refused delivery, and a destroy that leaves nothing.
  * Then run again: the demo is re-runnable.

@@ -1,4 +1,5 @@
 /**
+ * lane: full (Docker)
  * The durable-receiver example with real Docker, configured the way the stack configures its
  * containers (read from the program under Pulumi's mocks: env, mounts, network and alias, ports,
  * host entries, command): Redis with AOF fsynced always, three receiver replicas with the example's

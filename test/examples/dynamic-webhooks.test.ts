@@ -1,4 +1,5 @@
 /**
+ * lane: full (Docker)
  * The dynamic-webhooks example as its README runs it: the stack's receiver container (the real
  * image, with the env, host entries and port the stack computes for an emulator on the Docker host's
  * loopback), the emulator serving the JWKS, and `node submit-batch.js` typed as the README types it.

@@ -1,4 +1,5 @@
 /**
+ * lane: full (the Pulumi engine, Go and Python)
  * The SDKs generated from the schema the plugin serves (`npm run sdks`, typed as the README types
  * it), used as users use them:
  * the Python and Go examples run through the real engine (the Automation API's inline programs host
@@ -18,7 +19,7 @@ import { REPO_ROOT } from "../../scripts/paths";
 import { execCommand } from "../../scripts/exec";
 import { textUnder } from "../../scripts/yaml-project";
 import { LeakScanner } from "../support/leaks";
-import { pythonWithPulumi } from "../support/python-venv";
+import { pythonWithPulumi } from "../../scripts/python-venv";
 import { TEST_API_KEY } from "../support/emulator";
 
 let emulator: RunningEmulator;

@@ -1,4 +1,5 @@
 /**
+ * lane: full (the Pulumi engine)
  * The plugin's configuration and inputs as a user gets them slightly wrong, through the real CLI:
  * CheckConfig names the offending `gemini:` key, Check names the offending property, nothing is
  * created; the key from the environment, in plaintext config, or on an explicit provider never

@@ -1,4 +1,5 @@
 /**
+ * lane: full (the Pulumi engine)
  * examples/yaml-webhooks through the real `pulumi` CLI and the gemini plugin installed from its
  * release tarball, against the emulator: preview, up, a no-op up, an update in place, a rotation
  * by config, refresh after an out-of-band delete, `pulumi import` of a webhook made outside Pulumi,

@@ -1,4 +1,5 @@
 /**
+ * lane: full (the Pulumi engine)
  * The provider's configuration in the SDKs' terms, and the API key's life, through the real engine:
  * `gemini:baseUrl` as an origin plus `gemini:apiVersion`; a key set without `--secret` stops the
  * preview before anything is stored; after the key is rotated, refresh and destroy work with the key

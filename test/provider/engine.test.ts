@@ -1,4 +1,5 @@
 /**
+ * lane: full (the Pulumi engine)
  * `Webhook` and `SecretRotation` through the real Pulumi engine (Automation API, file:// backend)
  * against the emulator over HTTP. One stack walks the whole lifecycle; each step is a test.
  */

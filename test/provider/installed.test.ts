@@ -1,4 +1,5 @@
 /**
+ * lane: full (the Pulumi engine and npm)
  * The provider as an infra repo installs it (`npm pack` tarballs into a project that already has
  * @pulumi/pulumi): what the install adds, and then `__provider` in state is a `require` of the
  * installed package (no code, no absolute path, no credential), state stays small, and every

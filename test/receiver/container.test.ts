@@ -1,4 +1,5 @@
 /**
+ * lane: full (Docker)
  * The receiver's container image, end to end: build it from receiver/Dockerfile on a local base
  * image, run it, let the emulator deliver static (across a rotation) and dynamic events to it, and
  * read its metrics and logs. Needs a Docker engine: without one this suite fails, it never skips.

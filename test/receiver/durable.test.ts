@@ -1,4 +1,5 @@
 /**
+ * lane: full (Redis)
  * Durable mode with real processes: receiver servers (the CLI) on one real redis-server, a
  * HANDLER_MODULE that records each run, deliveries signed as Gemini signs them and spread across the
  * replicas by a sender that retries elsewhere on a refused connection or a 503 (as Gemini plus a load

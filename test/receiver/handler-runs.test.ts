@@ -1,4 +1,5 @@
 /**
+ * lane: full (Redis)
  * The receiver as a library, in this process: the handler's deadline and signal, what in-memory
  * mode does with a failed handler, rate-limited refusal logs, and OpenTelemetry spans recorded by the
  * SDK's in-memory exporter (memory and durable mode, the handle span joining the delivery's trace

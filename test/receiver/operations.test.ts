@@ -1,4 +1,5 @@
 /**
+ * lane: full (Redis)
  * The receiver on day 2, with real processes (the CLI) on real redis-servers: handler deadlines,
  * bounded shutdown, dead letters operated with the CLI, liveness vs readiness through a Redis
  * outage, the metrics listener, key prefixes, start-up refusals and the npx launcher.

@@ -1,4 +1,5 @@
 /**
+ * lane: full (Redis)
  * The receiver server: responses, dedup (memory and Redis), metrics, log redaction, asynchronous
  * processing and draining, and real deliveries from the emulator (static and dynamic).
  */

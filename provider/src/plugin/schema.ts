@@ -5,6 +5,13 @@
 import { DEFAULT_API_VERSION, DEFAULT_BASE_URL, EVENT_TYPES, REVOCATION_BEHAVIORS } from "gemini-webhooks-client";
 
 export const PACKAGE = "gemini";
+
+/** The project's public home, from this package's package.json: where releases, the SDKs and the docs live. */
+const REPOSITORY: string = (require("../../package.json") as { repository: { url: string } }).repository.url.replace(/^git\+/, "").replace(/\.git$/, "");
+/** Where `pulumi` downloads the plugin from: the GitHub release assets `pulumi-resource-gemini-v<version>-<os>-<arch>.tar.gz`. */
+export const PLUGIN_DOWNLOAD_URL = `github://api.github.com/${new URL(REPOSITORY).pathname.slice(1)}`;
+/** The Go SDK's module, as `go get` takes it (the release commits it under sdk/go and tags sdk/go/v<version>). */
+export const GO_MODULE = `${new URL(REPOSITORY).host}${new URL(REPOSITORY).pathname}/sdk/go`;
 export const WEBHOOK = "gemini:index:Webhook";
 export const SECRET_ROTATION = "gemini:index:SecretRotation";
 export const GET_CURRENT_SIGNING_SECRETS = "gemini:index:getCurrentSigningSecrets";
@@ -57,6 +64,9 @@ export const schema = {
   keywords: ["pulumi", "gemini", "webhooks", "standard-webhooks", "category/utility"],
   license: "Apache-2.0",
   publisher: "gemini-webhooks",
+  homepage: REPOSITORY,
+  repository: REPOSITORY,
+  pluginDownloadURL: PLUGIN_DOWNLOAD_URL,
   // Generated SDKs carry their own package metadata (go.mod, pyproject.toml, package.json).
   meta: { supportPack: true },
   config: { variables: config },
@@ -138,8 +148,8 @@ export const schema = {
   },
   language: {
     nodejs: { packageName: "@gemini-webhooks/pulumi-gemini", packageDescription: "Gemini API webhooks as code (the gemini plugin's SDK)." },
-    python: { packageName: "pulumi_gemini" },
-    go: { importBasePath: "github.com/gemini-webhooks/pulumi-gemini/sdk/go/gemini", generateResourceContainerTypes: true },
+    python: { packageName: "pulumi_gemini", pyproject: { enabled: true } },
+    go: { importBasePath: `${GO_MODULE}/gemini`, generateResourceContainerTypes: true },
     csharp: { rootNamespace: "GeminiWebhooks", packageReferences: { Pulumi: "3.*" } },
   },
 };

@@ -4,8 +4,8 @@
  */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { execOk } from "../../scripts/exec";
-import { CACHE_DIR } from "../../scripts/paths";
+import { execOk } from "./exec";
+import { CACHE_DIR } from "./paths";
 
 /** The Python SDK release closest to the CLI's that PyPI serves. */
 export const PYTHON_PULUMI_VERSION = "3.272.0";

@@ -1,0 +1,170 @@
+/**
+ * `npm run release:check`: builds every artifact a release publishes into dist/release/ and checks
+ * each the way its ecosystem will take it — nothing is published:
+ *   plugin/  the plugin tarballs (linux, darwin, windows × amd64, arm64), each through
+ *            `pulumi plugin install --file`, then the installed plugin serves the schema;
+ *   npm/     the four packages (`npm pack`), each accepted by `npm publish --dry-run`;
+ *   python/  the Python SDK as a wheel and an sdist (`python -m build`), the wheel installed into a
+ *            fresh virtualenv and imported;
+ *   go/      the Go SDK, its module path the one a user `go get`s, `go vet` clean;
+ *   the GitHub workflows accepted by actionlint (v1.7.12, built from the Go module proxy, cached).
+ * First of all: one version everywhere (the packages, the plugin, the schema, CHANGELOG.md).
+ * Prints one line per check; exits non-zero on the first failure.
+ */
+import { execFileSync } from "node:child_process";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { GO_MODULE, schemaJson } from "pulumi-gemini-webhooks/plugin/schema";
+import { PLATFORMS, PLUGIN_FILES, PLUGIN_VERSION, pluginTarball } from "./bundle-plugin";
+import { pulumiBinDir } from "./engine";
+import { CACHE_DIR, REPO_ROOT } from "./paths";
+import { pythonVenv } from "./python-venv";
+import { SDKS_DIR } from "./gen-sdks";
+
+export const RELEASE_DIR = join(REPO_ROOT, "dist", "release");
+export const WORKSPACES = ["client", "provider", "emulator", "receiver"] as const;
+const ACTIONLINT_VERSION = "v1.7.12";
+
+function ok(line: string): void {
+  console.log(`release:check ok  ${line}`);
+}
+
+function run(cmd: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): string {
+  try {
+    return execFileSync(cmd, args, { cwd: options.cwd ?? REPO_ROOT, env: options.env ?? process.env, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], maxBuffer: 64 * 1024 * 1024 });
+  } catch (err) {
+    const e = err as { status?: number; stdout?: string; stderr?: string };
+    throw new Error(`${cmd} ${args.join(" ")} exited ${e.status}:\n${e.stdout ?? ""}${e.stderr ?? ""}`);
+  }
+}
+
+const json = (file: string) => JSON.parse(readFileSync(file, "utf8")) as { version: string; name: string };
+
+/** One version for every artifact: the root, the four packages, the plugin, the schema and the changelog's newest entry. */
+export function releaseVersion(): string {
+  const version = json(join(REPO_ROOT, "package.json")).version;
+  for (const ws of WORKSPACES) {
+    const pkg = json(join(REPO_ROOT, ws, "package.json"));
+    if (pkg.version !== version) throw new Error(`${ws}/package.json is ${pkg.version}, the release is ${version}`);
+  }
+  if (PLUGIN_VERSION !== version) throw new Error(`the plugin is ${PLUGIN_VERSION}, the release is ${version}`);
+  if ((JSON.parse(schemaJson(PLUGIN_VERSION)) as { version: string }).version !== version) throw new Error("the schema's version differs");
+  const newest = /^## (\d+\.\d+\.\d+)/m.exec(readFileSync(join(REPO_ROOT, "CHANGELOG.md"), "utf8"))?.[1];
+  if (newest !== version) throw new Error(`CHANGELOG.md's newest entry is ${newest}, the release is ${version}`);
+  return version;
+}
+
+function checkPlugin(version: string): void {
+  const dir = join(RELEASE_DIR, "plugin");
+  mkdirSync(dir, { recursive: true });
+  const home = mkdtempSync(join(tmpdir(), "gemini-release-home-"));
+  try {
+    const env = { ...process.env, PULUMI_HOME: home, PULUMI_SKIP_UPDATE_CHECK: "true", PATH: `${pulumiBinDir()}:${process.env.PATH}` };
+    for (const platform of PLATFORMS) {
+      const tarball = pluginTarball(platform);
+      const listed = run("tar", ["-tzf", tarball]).split("\n").filter(Boolean).sort();
+      if (JSON.stringify(listed) !== JSON.stringify([...PLUGIN_FILES].sort())) throw new Error(`${tarball} holds ${listed.join(", ")}`);
+      cpSync(tarball, join(dir, tarball.split("/").pop()!));
+    }
+    run("pulumi", ["plugin", "install", "resource", "gemini", version, "--file", pluginTarball()], { env });
+    const installed = run("pulumi", ["plugin", "ls", "--json"], { env });
+    if (!(JSON.parse(installed) as { name: string; version: string }[]).some((p) => p.name === "gemini" && p.version === version)) throw new Error(`pulumi plugin ls does not list gemini ${version}`);
+    const schema = JSON.parse(run("pulumi", ["package", "get-schema", `gemini@${version}`], { env })) as { version: string; pluginDownloadURL: string };
+    if (schema.version !== version || !schema.pluginDownloadURL.startsWith("github://")) throw new Error(`the installed plugin's schema: version ${schema.version}, pluginDownloadURL ${schema.pluginDownloadURL}`);
+    ok(`plugin: ${PLATFORMS.length} tarballs (${PLATFORMS.join(", ")}); \`pulumi plugin install --file\` then \`pulumi package get-schema\`: version ${schema.version}, pluginDownloadURL ${schema.pluginDownloadURL}`);
+  } finally {
+    rmSync(home, { recursive: true, force: true });
+  }
+}
+
+function checkNpm(version: string): void {
+  const dir = join(RELEASE_DIR, "npm");
+  mkdirSync(dir, { recursive: true });
+  for (const ws of WORKSPACES) {
+    const name = json(join(REPO_ROOT, ws, "package.json")).name;
+    run("npm", ["pack", "--workspace", ws, "--pack-destination", dir, "--silent"]);
+    const dry = run("npm", ["publish", "--dry-run", "--workspace", ws, "--json"]);
+    const published = JSON.parse(dry.slice(dry.indexOf("{"))) as Record<string, { name: string; version: string; files: { path: string }[] }> | { name: string; version: string; files: { path: string }[] };
+    const report = ("files" in published ? published : Object.values(published)[0]) as { name: string; version: string; files: { path: string }[] };
+    if (report.name !== name || report.version !== version) throw new Error(`npm publish --dry-run of ${ws}: ${report.name}@${report.version}`);
+    const files = report.files.map((f) => f.path);
+    const stray = files.filter((f) => /\.test\.|\.map$|^src\/|tsbuildinfo/.test(f));
+    if (stray.length) throw new Error(`${name} would publish ${stray.join(", ")}`);
+    ok(`npm: ${name}@${version}, ${files.length} files, no tests, sources or maps; \`npm publish --dry-run\` accepted it`);
+  }
+}
+
+async function checkPython(version: string): Promise<void> {
+  const dir = join(RELEASE_DIR, "python");
+  mkdirSync(dir, { recursive: true });
+  const source = mkdtempSync(join(tmpdir(), "gemini-release-python-"));
+  try {
+    // Built from a copy: a build leaves build/ and *.egg-info beside the sources.
+    cpSync(join(SDKS_DIR, "python"), source, { recursive: true, filter: (f) => !/\/(build|dist|[^/]*\.egg-info)$/.test(f) });
+    const builder = await pythonVenv(["build==1.3.0"]);
+    run(builder, ["-m", "build", "--sdist", "--wheel", "--outdir", dir, source]);
+    const built = readdirSync(dir);
+    const wheel = built.find((f) => f.endsWith(".whl"));
+    const sdist = built.find((f) => f.endsWith(".tar.gz"));
+    if (!wheel || !sdist || !wheel.includes(version) || !sdist.includes(version)) throw new Error(`python -m build wrote ${built.join(", ")}`);
+    // A fresh virtualenv: the wheel alone, with Pulumi's SDK seen through a .pth (installed once, cached).
+    const pulumiPython = await pythonVenv(["pulumi==3.272.0"]);
+    const sitePackages = run(pulumiPython, ["-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"]).trim();
+    const fresh = mkdtempSync(join(tmpdir(), "gemini-release-venv-"));
+    run("python3", ["-m", "venv", fresh]);
+    const python = join(fresh, "bin", "python");
+    const freshSite = run(python, ["-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"]).trim();
+    writeFileSync(join(freshSite, "pulumi-sdk.pth"), sitePackages + "\n");
+    run(python, ["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps", join(dir, wheel)]);
+    const imported = run(python, ["-c", "import importlib.metadata as m, pulumi_gemini as g; print(m.version('pulumi_gemini'), g.Webhook.__name__, g.SecretRotation.__name__)"]).trim();
+    rmSync(fresh, { recursive: true, force: true });
+    if (!imported.startsWith(version)) throw new Error(`the installed wheel says ${imported}`);
+    ok(`python: ${wheel} and ${sdist} (python -m build); installed in a fresh virtualenv: ${imported}`);
+  } finally {
+    rmSync(source, { recursive: true, force: true });
+  }
+}
+
+function checkGo(): void {
+  const dir = join(RELEASE_DIR, "go");
+  rmSync(dir, { recursive: true, force: true });
+  cpSync(join(SDKS_DIR, "go"), dir, { recursive: true });
+  const module = /^module (\S+)/m.exec(readFileSync(join(dir, "go.mod"), "utf8"))?.[1];
+  if (module !== GO_MODULE) throw new Error(`the Go SDK's module is ${module}, not ${GO_MODULE}`);
+  // Vetted as a user's module sees it: from the Go example, whose go.mod pins Pulumi's SDK and
+  // replaces this module with the generated copy.
+  run("go", ["vet", `${module}/gemini`], { cwd: join(REPO_ROOT, "examples", "go-webhooks") });
+  ok(`go: module ${module} (go get ${module}/gemini), go vet clean from a module that requires it`);
+}
+
+function checkWorkflows(): void {
+  const bin = join(CACHE_DIR, `actionlint-${ACTIONLINT_VERSION}`);
+  if (!existsSync(join(bin, "actionlint"))) {
+    run("go", ["install", `github.com/rhysd/actionlint/cmd/actionlint@${ACTIONLINT_VERSION}`], { env: { ...process.env, GOBIN: bin } });
+  }
+  const workflows = readdirSync(join(REPO_ROOT, ".github", "workflows")).map((f) => join(".github", "workflows", f));
+  run(join(bin, "actionlint"), ["-shellcheck=", "-pyflakes=", ...workflows]);
+  ok(`workflows: actionlint ${ACTIONLINT_VERSION} accepts ${workflows.join(", ")}`);
+}
+
+async function main(): Promise<void> {
+  const version = releaseVersion();
+  ok(`version ${version} for the four packages, the plugin, the schema and CHANGELOG.md`);
+  rmSync(RELEASE_DIR, { recursive: true, force: true });
+  mkdirSync(RELEASE_DIR, { recursive: true });
+  checkPlugin(version);
+  checkNpm(version);
+  run("npm", ["run", "--silent", "sdks"]);
+  await checkPython(version);
+  checkGo();
+  checkWorkflows();
+  console.log(`release:check: every artifact of ${version} is in ${RELEASE_DIR}`);
+}
+
+if (require.main === module) {
+  main().catch((err: unknown) => {
+    console.error(`release:check FAILED: ${(err as Error).message}`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,47 @@
+/**
+ * What the full test run needs besides Node: `redis-server` (the Redis suites start their own), a
+ * running Docker engine (the container suites) and `go` on PATH (the Pulumi CLI build, the SDK
+ * suites). Where this runs as root with `apt-get`, a missing piece is installed or started, with one
+ * line saying so; elsewhere the run stops before any test, printing the exact command to type.
+ */
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { delimiter, join } from "node:path";
+import { REPO_ROOT } from "./paths";
+
+const has = (command: string) => spawnSync("sh", ["-c", `command -v ${command}`], { stdio: "ignore" }).status === 0;
+const isRoot = () => process.getuid?.() === 0;
+const canApt = () => isRoot() && has("apt-get");
+
+function say(line: string): void {
+  console.log(`[npm test] ${line}`);
+}
+
+function aptInstall(pkg: string, why: string): void {
+  say(`installing ${pkg} with apt-get (${why})`);
+  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+  execFileSync("apt-get", ["update", "-qq"], { stdio: "ignore", env });
+  execFileSync("apt-get", ["install", "-y", "-qq", pkg], { stdio: "ignore", env });
+}
+
+/** Returns the problems that stop the run (each with its command); fixes what it can. */
+export function ensureServices(): string[] {
+  const problems: string[] = [];
+  if (!has("go") && existsSync("/usr/local/go/bin/go")) process.env.PATH = [process.env.PATH, "/usr/local/go/bin"].join(delimiter);
+  if (!has("redis-server")) {
+    if (canApt()) aptInstall("redis-server", "the Redis suites start their own redis-server");
+    else problems.push("redis-server is not installed: `sudo apt-get install redis-server` (Debian/Ubuntu) or `brew install redis` (macOS)");
+  }
+  if (spawnSync("docker", ["info"], { stdio: "ignore" }).status !== 0) {
+    if (isRoot() && (has("dockerd") || has("apt-get"))) {
+      say("starting a Docker engine (the container suites need one)");
+      const started = spawnSync("bash", [join(REPO_ROOT, "scripts", "start-docker.sh")], { stdio: "inherit" });
+      if (started.status !== 0) problems.push("the Docker engine did not start: see the lines above, or start it yourself (`sudo systemctl start docker`)");
+    } else {
+      problems.push("no Docker engine answers `docker info`: start one (`sudo systemctl start docker`, or Docker Desktop)");
+    }
+  }
+  if (!has("go")) problems.push("go is not on PATH (the Pulumi CLI build and the SDK suites need it): install Go 1.22 or newer from https://go.dev/dl/");
+  if (!has("python3")) problems.push("python3 is not on PATH (the Python SDK suites need it): `sudo apt-get install python3 python3-venv`");
+  return problems;
+}
