@@ -147,6 +147,14 @@ async function serve(argv: string[]): Promise<void> {
   };
   process.once("SIGINT", stop);
   process.once("SIGTERM", stop);
+  // Started through a launcher that does not forward signals (`npx`, `npm exec`), the emulator
+  // stops when its parent goes away, so it never lingers holding its port.
+  const parent = process.ppid;
+  if (parent > 1) {
+    setInterval(() => {
+      if (process.ppid !== parent) stop();
+    }, 500).unref();
+  }
 }
 
 async function trigger(argv: string[]): Promise<void> {

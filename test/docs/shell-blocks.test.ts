@@ -1,0 +1,113 @@
+/**
+ * lane: full (the Pulumi CLI and its YAML host)
+ * Docs that run: every fenced shell block in README.md, docs/ and examples/<x>/README.md is run as
+ * typed — in order, in its page's folder (the repository root for README.md and docs/), with a fresh
+ * HOME, PULUMI_HOME and a local backend the user is logged in to (PULUMI_BACKEND_URL) — or it carries a visible `<!-- not run here: reason -->` in the
+ * Markdown. A line ending in "in another terminal" is started in the background (the emulator
+ * recipe) and stopped when the page is done.
+ */
+import assert from "node:assert/strict";
+import { ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { execCommand } from "../../scripts/exec";
+import { pulumiBinDir } from "../../scripts/engine";
+import { REPO_ROOT } from "../../scripts/paths";
+import { waitFor } from "../../scripts/wait-for";
+
+interface Block {
+  file: string;
+  line: number;
+  code: string;
+  skip?: string;
+}
+
+const PAGES = [
+  "README.md",
+  ...readdirSync(join(REPO_ROOT, "docs")).filter((f) => f.endsWith(".md")).map((f) => `docs/${f}`),
+  ...readdirSync(join(REPO_ROOT, "examples")).map((d) => `examples/${d}/README.md`),
+].filter((f) => {
+  try {
+    readFileSync(join(REPO_ROOT, f));
+    return true;
+  } catch {
+    return false;
+  }
+});
+
+function blocks(file: string): Block[] {
+  const text = readFileSync(join(REPO_ROOT, file), "utf8");
+  const found: Block[] = [];
+  for (const m of text.matchAll(/```(?:sh|bash|shell|console)\n([\s\S]*?)```/g)) {
+    const before = text.slice(Math.max(0, m.index! - 600), m.index);
+    const marker = /<!-- not run here: ((?:(?!-->)[\s\S])*) -->\s*$/.exec(before);
+    found.push({ file, line: text.slice(0, m.index).split("\n").length, code: m[1], ...(marker ? { skip: marker[1] } : {}) });
+  }
+  return found;
+}
+
+const all = PAGES.flatMap(blocks);
+const home = mkdtempSync(join(tmpdir(), "gemini-docs-home-"));
+const env: NodeJS.ProcessEnv = {
+  ...process.env,
+  HOME: home,
+  PULUMI_HOME: join(home, ".pulumi-home"),
+  PULUMI_CONFIG_PASSPHRASE: "docs-test",
+  PULUMI_SKIP_UPDATE_CHECK: "true",
+  PULUMI_SKIP_CONFIRMATIONS: "true",
+  npm_config_cache: join(home, ".npm"),
+  npm_config_update_notifier: "false",
+  PATH: [dirname(process.execPath), pulumiBinDir(), process.env.PATH].join(":"),
+};
+env.PULUMI_BACKEND_URL = `file://${join(home, "backend")}`;
+mkdirSync(join(home, "backend"));
+delete env.GEMINI_API_KEY;
+delete env.GOOGLE_API_KEY;
+
+afterAll(() => rmSync(home, { recursive: true, force: true }));
+
+test("every shell block is run, or says in the page why not", () => {
+  const runnable = all.filter((b) => !b.skip);
+  for (const b of all.filter((x) => x.skip)) assert.ok(b.skip!.trim().length > 20, `${b.file}:${b.line}: the reason is too short to help`);
+  console.log(`docs: ${all.length} shell blocks in ${PAGES.length} pages; ${runnable.length} run as typed, ${all.length - runnable.length} skipped with a reason:\n` +
+    all.filter((b) => b.skip).map((b) => `  ${b.file}:${b.line}: ${b.skip}`).join("\n"));
+  assert.ok(runnable.length >= 9, `${runnable.length} blocks run`);
+});
+
+const pagesToRun = [...new Set(all.filter((b) => !b.skip).map((b) => b.file))];
+
+test.each(pagesToRun)("the shell blocks of %s run as typed", async (file) => {
+  const background: { child: ChildProcess; port: string }[] = [];
+  const cwdOf = file.startsWith("examples/") ? join(REPO_ROOT, dirname(file)) : REPO_ROOT;
+  try {
+    for (const block of blocks(file).filter((b) => !b.skip)) {
+      const lines = block.code.split("\n").filter((l) => l.trim() && !l.trim().startsWith("#"));
+      const started = lines.filter((l) => /in another terminal\s*$/.test(l));
+      for (const line of started) {
+        // The emulator recipe: from the repository root, in the background until this page is done.
+        const child = spawn("bash", ["-c", `exec ${line.replace(/\s+#.*$/, "")}`], { cwd: REPO_ROOT, env, stdio: "ignore" });
+        const port = /--port (\d+)/.exec(line)?.[1] ?? "8089";
+        background.push({ child, port });
+        await waitFor(`${file}:${block.line}: the emulator on ${port}`, async () => (await fetch(`http://127.0.0.1:${port}/.well-known/jwks.json`).catch(() => undefined))?.status === 200, 30_000, 100);
+      }
+      const rest = block.code.split("\n").filter((l) => !started.includes(l)).join("\n");
+      if (!rest.trim()) continue;
+      const result = await execCommand("bash", ["-e", "-o", "pipefail", "-c", rest], { cwd: cwdOf, env });
+      assert.equal(result.code, 0, `${file}:${block.line} failed as typed:\n${result.output.slice(-3000)}`);
+      if (/stack output \S+ --show-secrets/.test(rest)) assert.match(result.stdout, /whsec_/, `${file}:${block.line}: the secret output`);
+    }
+  } finally {
+    // Stopped as a terminal would stop it: the launcher gets SIGTERM, and the server must go with it.
+    for (const { child, port } of background) {
+      if (child.exitCode === null) {
+        child.kill("SIGTERM");
+        await once(child, "exit");
+      }
+      await waitFor(`${file}: the emulator on ${port} to stop with its launcher`, async () => !(await fetch(`http://127.0.0.1:${port}/.well-known/jwks.json`).catch(() => undefined)), 5_000, 100);
+    }
+    // What `pulumi stack init` and `config set` wrote beside the example.
+    for (const f of readdirSync(cwdOf)) if (/^Pulumi\.[^.]+\.yaml$/.test(f)) rmSync(join(cwdOf, f));
+  }
+}, 300_000);
