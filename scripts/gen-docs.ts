@@ -1,7 +1,7 @@
 /**
- * `npm run docs`: the generated part of docs/reference.md — every resource, function and config key
+ * The generated part of docs/reference.md — every resource, function and config key
  * of the plugin's schema, property by property, with its type, whether it is required, whether it is
- * secret, and its description. The schema is the source; `test/provider/reference-docs.test.ts` keeps
+ * secret, and its description. The schema is the source; `test/provider/one-declaration.test.ts` keeps
  * the page equal to what this prints.
  */
 import { readFileSync, writeFileSync } from "node:fs";
@@ -19,7 +19,7 @@ interface Property {
 }
 
 export const REFERENCE_FILE = join(REPO_ROOT, "docs", "reference.md");
-const BEGIN = "<!-- reference: generated from provider/src/plugin/schema.ts by `npm run docs` -->";
+const BEGIN = "<!-- reference: generated from provider/src/plugin/schema.ts by `npm run generate` -->";
 const END = "<!-- /reference -->";
 
 function typeOf(p: Property): string {

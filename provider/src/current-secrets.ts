@@ -3,9 +3,8 @@
  * rotation: the newest secret, plus the one it replaced while that is inside its grace window.
  */
 import * as pulumi from "@pulumi/pulumi";
-import type { SecretRotation } from "./secret-rotation";
+import type { SecretRotation, Webhook } from "./generated/resources";
 import { secretsToAccept } from "./secret-window";
-import type { Webhook } from "./webhook";
 
 export interface CurrentSecretsSource {
   webhook: Webhook;

@@ -5,10 +5,9 @@
  *   const hook = new Webhook("orders", { uri: "https://example.com/hooks/gemini", subscribedEvents: ["batch.succeeded"] });
  *   const rotation = new SecretRotation("orders-rotation", { webhookId: hook.id, rotationKey: config.require("rotationKey") });
  */
-export { Webhook } from "./webhook";
-export type { WebhookArgs, SigningSecretInfo } from "./webhook";
-export { SecretRotation } from "./secret-rotation";
-export type { SecretRotationArgs } from "./secret-rotation";
+// The classes are generated from their declarations (./declarations.ts) by `npm run generate`.
+export { Webhook, SecretRotation } from "./generated/resources";
+export type { WebhookArgs, SecretRotationArgs, SigningSecretInfo } from "./generated/resources";
 export { currentSigningSecrets, signingSecretsEnv } from "./current-secrets";
 export type { CurrentSecretsSource } from "./current-secrets";
 export { WebhooksClient, GeminiApiError, GeminiConfigError } from "gemini-webhooks-client";

@@ -4,10 +4,11 @@
  * A rotation cannot be undone, so delete makes no API call.
  */
 import type * as dynamic from "@pulumi/pulumi/dynamic";
-import { z } from "zod";
 import { GeminiApiError } from "gemini-webhooks-client";
-import { REVOCATION_BEHAVIORS, RevocationBehavior, ROTATION_GRACE_MS } from "gemini-webhooks-client";
+import { RevocationBehavior, ROTATION_GRACE_MS } from "gemini-webhooks-client";
 import { truncatedMatches } from "gemini-webhooks-client";
+import { replacingInputs, SECRET_ROTATION } from "../declarations";
+import { checkInputs } from "./check";
 import { apiClient, warn } from "./context";
 import { isUnknown } from "./unknown";
 
@@ -26,37 +27,12 @@ export interface RotationOutputs extends RotationInputs {
   superseded: boolean;
 }
 
-const FIELD_SCHEMAS = {
-  webhookId: z.string({ error: "must be a string (the Webhook's id)" }).min(1, { message: "must not be empty" }),
-  rotationKey: z
-    .union([z.string(), z.number()], { error: "must be a string, e.g. a config value such as 2026-12" })
-    .transform(String)
-    .pipe(z.string().min(1, { message: "must not be empty" })),
-  revocationBehavior: z
-    .string({ error: "must be a string" })
-    .transform((s) => s.toLowerCase())
-    .pipe(z.enum(REVOCATION_BEHAVIORS, { error: `must be one of ${REVOCATION_BEHAVIORS.join(", ")}` }))
-    .default("revoke_previous_secrets_after_h24"),
-};
-
 export async function check(_olds: unknown, news: Record<string, unknown>): Promise<dynamic.CheckResult> {
-  const failures: dynamic.CheckFailure[] = [];
-  const inputs: Record<string, unknown> = { ...news };
-  for (const [property, schema] of Object.entries(FIELD_SCHEMAS)) {
-    const value = news[property];
-    if (isUnknown(value)) continue;
-    const parsed = (schema as z.ZodType).safeParse(value);
-    if (!parsed.success) {
-      failures.push({ property, reason: value === undefined ? "is required" : parsed.error.issues[0].message });
-    } else {
-      inputs[property] = parsed.data;
-    }
-  }
-  return { inputs, failures };
+  return checkInputs(SECRET_ROTATION, news);
 }
 
 export async function diff(_id: string, olds: RotationOutputs & { __provider?: string }, news: RotationInputs & { __provider?: string }): Promise<dynamic.DiffResult> {
-  const replaces = (["webhookId", "rotationKey"] as const).filter((k) => isUnknown(news[k]) || news[k] !== olds[k]);
+  const replaces = (replacingInputs(SECRET_ROTATION) as (keyof RotationInputs)[]).filter((k) => isUnknown(news[k]) || news[k] !== olds[k]);
   const changes =
     replaces.length > 0 || news.revocationBehavior !== olds.revocationBehavior || olds.__provider !== news.__provider;
   // Create-before-delete: the new secret exists before anything about the old one changes.

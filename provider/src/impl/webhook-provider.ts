@@ -3,9 +3,10 @@
  * mint a new signing secret behind the user's back, so every input updates in place.
  */
 import type * as dynamic from "@pulumi/pulumi/dynamic";
-import { z } from "zod";
 import { GeminiApiError } from "gemini-webhooks-client";
-import { EVENT_TYPES, EventType, isHttpUrl, UpdateWebhookRequest, Webhook } from "gemini-webhooks-client";
+import { EVENT_TYPES, EventType, UpdateWebhookRequest, Webhook } from "gemini-webhooks-client";
+import { WEBHOOK } from "../declarations";
+import { checkInputs } from "./check";
 import { truncatedMatches } from "gemini-webhooks-client";
 import { apiClient, warn } from "./context";
 import { isUnknown, sameJson } from "./unknown";
@@ -34,22 +35,6 @@ export interface WebhookOutputs {
   updateTime: string | null;
 }
 
-const FIELD_SCHEMAS = {
-  uri: z
-    .string({ error: "must be a string" })
-    .refine(isHttpUrl, { message: "must be an absolute http:// or https:// URL, e.g. https://example.com/webhooks/gemini" }),
-  subscribedEvents: z
-    .array(z.string({ error: "each event must be a string" }), { error: "must be a list of event names" })
-    .min(1, { message: `must list at least one event; valid events: ${EVENT_TYPES.join(", ")}` }),
-  name: z.string({ error: "must be a string" }).max(256, { message: "must be at most 256 characters" }).optional(),
-  state: z
-    .string({ error: "must be a string" })
-    .transform((s) => s.toLowerCase())
-    .pipe(z.enum(["enabled", "disabled"], { error: 'must be "enabled" or "disabled"' }))
-    .optional(),
-  adoptExisting: z.boolean({ error: "must be a boolean" }).optional(),
-};
-
 function checkEvents(events: string[]): { events: string[]; failures: dynamic.CheckFailure[] } {
   const failures: dynamic.CheckFailure[] = [];
   const normalised = new Set<string>();
@@ -74,21 +59,7 @@ function checkEvents(events: string[]): { events: string[]; failures: dynamic.Ch
 }
 
 export async function check(_olds: unknown, news: Record<string, unknown>): Promise<dynamic.CheckResult> {
-  const failures: dynamic.CheckFailure[] = [];
-  const inputs: Record<string, unknown> = { ...news };
-  for (const [property, schema] of Object.entries(FIELD_SCHEMAS)) {
-    const value = news[property];
-    // Unknown during preview: skipped here; known elements of a partly unknown event list are checked below.
-    if (isUnknown(value) && (!Array.isArray(value) || property === "subscribedEvents")) continue;
-    const parsed = (schema as z.ZodType).safeParse(value);
-    if (!parsed.success) {
-      const reason = value === undefined ? "is required" : parsed.error.issues[0].message;
-      failures.push({ property, reason });
-      continue;
-    }
-    if (parsed.data === undefined) delete inputs[property];
-    else inputs[property] = parsed.data;
-  }
+  const { inputs, failures } = checkInputs(WEBHOOK, news);
   if (Array.isArray(inputs.subscribedEvents) && failures.every((f) => f.property !== "subscribedEvents")) {
     const { events, failures: eventFailures } = checkEvents(inputs.subscribedEvents as string[]);
     inputs.subscribedEvents = events;

@@ -1,6 +1,6 @@
 /** The plugin's resource types, each with the implementation it shares with the dynamic resources. */
+import { SECRET_ROTATION, secretOutputs, WEBHOOK } from "../declarations";
 import { rotationProvider, webhookProvider } from "../impl";
-import { SECRET_ROTATION, WEBHOOK } from "./schema";
 
 type Ops = typeof webhookProvider;
 
@@ -11,8 +11,8 @@ export interface ResourceKind {
 }
 
 const KINDS: Record<string, ResourceKind> = {
-  [WEBHOOK]: { ops: webhookProvider, secretOutputs: ["signingSecret"] },
-  [SECRET_ROTATION]: { ops: rotationProvider, secretOutputs: ["secret"] },
+  [WEBHOOK.token]: { ops: webhookProvider, secretOutputs: secretOutputs(WEBHOOK) },
+  [SECRET_ROTATION.token]: { ops: rotationProvider, secretOutputs: secretOutputs(SECRET_ROTATION) },
 };
 
 /** The kind for a type token, or for a URN (`urn:pulumi:stack::project::[parent$]type::name`). */

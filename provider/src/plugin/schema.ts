@@ -1,8 +1,9 @@
 /**
  * The Pulumi package schema of the `gemini` plugin: what YAML resolves types against and what
- * `pulumi package gen-sdk` generates SDKs from. Names match the dynamic resources' inputs and outputs.
+ * `pulumi package gen-sdk` generates SDKs from — derived from the one declaration of each resource,
+ * function and config key (../declarations.ts), plus the package's own metadata.
  */
-import { DEFAULT_API_VERSION, DEFAULT_BASE_URL, EVENT_TYPES, REVOCATION_BEHAVIORS } from "gemini-webhooks-client";
+import { CONFIG, FUNCTIONS, FunctionDeclaration, GET_CURRENT_SIGNING_SECRETS as GET_SECRETS, outputsOf, Property, RESOURCES, ResourceDeclaration, SECRET_ROTATION as ROTATION, TYPES, WEBHOOK as WEBHOOK_DECL } from "../declarations";
 
 export const PACKAGE = "gemini";
 
@@ -12,50 +13,32 @@ const REPOSITORY: string = (require("../../package.json") as { repository: { url
 export const PLUGIN_DOWNLOAD_URL = `github://api.github.com/${new URL(REPOSITORY).pathname.slice(1)}`;
 /** The Go SDK's module, as `go get` takes it (the release commits it under sdk/go and tags sdk/go/v<version>). */
 export const GO_MODULE = `${new URL(REPOSITORY).host}${new URL(REPOSITORY).pathname}/sdk/go`;
-export const WEBHOOK = "gemini:index:Webhook";
-export const SECRET_ROTATION = "gemini:index:SecretRotation";
-export const GET_CURRENT_SIGNING_SECRETS = "gemini:index:getCurrentSigningSecrets";
+export const WEBHOOK = WEBHOOK_DECL.token;
+export const SECRET_ROTATION = ROTATION.token;
+export const GET_CURRENT_SIGNING_SECRETS = GET_SECRETS.token;
 
-const str = (description: string, extra: Record<string, unknown> = {}) => ({ type: "string", description, ...extra });
-const events = `Valid events: ${EVENT_TYPES.join(", ")}.`;
+/** A declared property as the schema states it (its TypeScript type is not the schema's business). */
+function schemaProperty({ type, items, description, secret, default: fallback }: Property): Record<string, unknown> {
+  return { type, ...(items ? { items } : {}), description, ...(secret ? { secret: true } : {}), ...(fallback !== undefined ? { default: fallback } : {}) };
+}
 
-const config = {
-  apiKey: str(
-    "Gemini API key. Set it with `pulumi config set --secret gemini:apiKey`, or leave it unset: the provider then reads GEMINI_API_KEY, then GOOGLE_API_KEY, from its environment (and nothing is stored).",
-    { secret: true },
-  ),
-  baseUrl: str(
-    `API origin, default ${DEFAULT_BASE_URL} (env GOOGLE_GEMINI_BASE_URL, then GEMINI_BASE_URL). Point it at the local emulator for offline work.`,
-  ),
-  apiVersion: str(`API version: v1beta (default ${DEFAULT_API_VERSION}) or v1.`),
-};
+const properties = (props: Record<string, Property>) => Object.fromEntries(Object.entries(props).map(([name, p]) => [name, schemaProperty(p)]));
 
-const webhookInputs = {
-  uri: str("Where deliveries are POSTed: an absolute http(s) URL. Updates in place."),
-  subscribedEvents: {
-    type: "array",
-    items: { type: "string" },
-    description: `Events to deliver (any order, any case; duplicates ignored). Updates in place. ${events}`,
-  },
-  name: str("Display name in the API. Updates in place."),
-  state: str("`enabled` or `disabled`; omit to leave the live state alone. Updates in place."),
-  adoptExisting: {
-    type: "boolean",
-    description:
-      "On create, adopt a webhook with the same name and uri instead of creating a duplicate; adoption rotates the secret once (24 h grace). With the plugin, `pulumi import` is the better way in.",
-  },
-};
+function resource(decl: ResourceDeclaration) {
+  return {
+    description: decl.description,
+    inputProperties: properties(decl.inputs),
+    requiredInputs: Object.entries(decl.inputs).filter(([, p]) => p.required).map(([name]) => name),
+    properties: properties(outputsOf(decl)),
+    required: decl.requiredOutputs,
+  };
+}
 
-const rotationInputs = {
-  webhookId: str("The webhook to rotate (a Webhook's id). A new value replaces this resource, which rotates again."),
-  rotationKey: str(
-    "Any string, e.g. a config value such as `2026-12`. A new value replaces this resource (create before delete): that is a rotation.",
-  ),
-  revocationBehavior: str(
-    `${REVOCATION_BEHAVIORS.join(" (default) or ")}: whether the secrets this rotation replaces keep working for 24 h. Upper-case spellings are accepted.`,
-    { default: "revoke_previous_secrets_after_h24" },
-  ),
-};
+function fn(decl: FunctionDeclaration) {
+  return { description: decl.description, inputs: { properties: properties(decl.args) }, outputs: { properties: properties(decl.results), required: decl.requiredResults } };
+}
+
+const config = properties(CONFIG);
 
 export const schema = {
   name: PACKAGE,
@@ -75,77 +58,11 @@ export const schema = {
     inputProperties: config,
     properties: { baseUrl: config.baseUrl, apiVersion: config.apiVersion },
   },
-  types: {
-    "gemini:index:SigningSecretInfo": {
-      type: "object",
-      description: "A currently valid signing secret as the API lists it: truncated, never the whole secret.",
-      properties: {
-        truncatedSecret: str("The secret's first and last characters, e.g. `whsec_ab…yz`."),
-        expireTime: str("When the secret stops working (RFC 3339); absent for the newest secret."),
-      },
-      required: ["truncatedSecret"],
-    },
-  },
-  resources: {
-    [WEBHOOK]: {
-      description:
-        "A Gemini API webhook. Its signing secret is returned once, at create, and kept encrypted in state. Nothing replaces a webhook: every input updates in place. `pulumi import gemini:index:Webhook <name> <id>` adopts a live webhook with its inputs read back; the API never returns a secret, so an imported webhook holds none until a SecretRotation rotates it.",
-      inputProperties: webhookInputs,
-      requiredInputs: ["uri", "subscribedEvents"],
-      properties: {
-        ...webhookInputs,
-        state: str("The live state: `enabled`, `disabled` or `disabled_due_to_failed_deliveries`."),
-        desiredState: str("The state the program asked for, or absent when the program leaves it alone."),
-        signingSecret: str(
-          "The secret returned when the webhook was created (or adopted). Absent after `pulumi import`: rotate with a SecretRotation to obtain one.",
-          { secret: true },
-        ),
-        signingSecrets: {
-          type: "array",
-          items: { $ref: "#/types/gemini:index:SigningSecretInfo" },
-          description: "The currently valid secrets as the API lists them (truncated), newest first.",
-        },
-        createTime: str("When the webhook was created (RFC 3339)."),
-        updateTime: str("When the webhook was last changed (RFC 3339)."),
-      },
-      required: ["uri", "subscribedEvents", "name", "state", "adoptExisting", "signingSecrets"],
-    },
-    [SECRET_ROTATION]: {
-      description:
-        "Rotates a webhook's signing secret once, when created. Change `rotationKey` to rotate again; receivers keep accepting the previous secret for 24 h (by default). Deleting it makes no API call: a rotation cannot be undone.",
-      inputProperties: rotationInputs,
-      requiredInputs: ["webhookId", "rotationKey"],
-      properties: {
-        ...rotationInputs,
-        secret: str("The new signing secret.", { secret: true }),
-        rotatedAt: str("When the rotation happened (RFC 3339)."),
-        previousSecretsExpireAt: str("When the secrets this rotation replaced stop working; absent with immediate revocation."),
-        superseded: { type: "boolean", description: "True once a later rotation (by anyone) made this secret no longer the newest; seen on refresh." },
-      },
-      required: ["webhookId", "rotationKey", "revocationBehavior", "secret", "rotatedAt", "superseded"],
-    },
-  },
-  functions: {
-    [GET_CURRENT_SIGNING_SECRETS]: {
-      description:
-        "Every secret a receiver must accept now, newest first: the rotation's secret, plus the webhook's creation secret while the rotation's grace window lasts. Computed from the values given; no API call.",
-      inputs: {
-        properties: {
-          signingSecret: str("The Webhook's `signingSecret`.", { secret: true }),
-          rotationSecret: str("The SecretRotation's `secret`, if the webhook has one.", { secret: true }),
-          previousSecretsExpireAt: str("The SecretRotation's `previousSecretsExpireAt`."),
-          at: str("The moment to evaluate the grace window at (RFC 3339); default: now."),
-        },
-      },
-      outputs: {
-        properties: {
-          secrets: { type: "array", items: { type: "string" }, description: "The secrets, newest first.", secret: true },
-          env: str("The same list joined by spaces, for the receiver's WEBHOOK_SIGNING_SECRETS.", { secret: true }),
-        },
-        required: ["secrets", "env"],
-      },
-    },
-  },
+  types: Object.fromEntries(
+    Object.entries(TYPES).map(([token, t]) => [token, { type: "object", description: t.description, properties: properties(t.properties), required: t.required }]),
+  ),
+  resources: Object.fromEntries(RESOURCES.map((decl) => [decl.token, resource(decl)])),
+  functions: Object.fromEntries(FUNCTIONS.map((decl) => [decl.token, fn(decl)])),
   language: {
     nodejs: { packageName: "@gemini-webhooks/pulumi-gemini", packageDescription: "Gemini API webhooks as code (the gemini plugin's SDK)." },
     python: { packageName: "pulumi_gemini", pyproject: { enabled: true } },
