@@ -95,3 +95,104 @@ test("Create answers the signing secret wrapped as a secret, and a secret input 
   assert.match(String(props.signingSecret.value), /^whsec_/);
   assert.equal(props.uri[SIG_KEY], SECRET_SIG);
 });
+
+describe("every method over gRPC, secrets wrapped and unwrapped", () => {
+  const ROTATION = "gemini:index:SecretRotation";
+  const urn = (type: string, name: string) => `urn:pulumi:test::project::${type}::${name}`;
+  const js = (s: structproto.Struct | undefined) => (s?.toJavaScript() ?? {}) as Record<string, { [SIG_KEY]?: string; value?: unknown } & Record<string, unknown>>;
+
+  test("GetPluginInfo and GetSchema answer the package's version and its schema", async () => {
+    const version = require(join(REPO_ROOT, "provider", "package.json")).version as string;
+    const { Empty } = require("google-protobuf/google/protobuf/empty_pb") as { Empty: new () => unknown };
+    const info = (await call(client.getPluginInfo, new Empty() as never)) as { getVersion(): string };
+    assert.equal(info.getVersion(), version);
+    const req = new provproto.GetSchemaRequest();
+    const schema = JSON.parse(((await call(client.getSchema, req)) as provproto.GetSchemaResponse).getSchema()) as { version: string; resources: Record<string, unknown> };
+    assert.equal(schema.version, version);
+    assert.deepEqual(Object.keys(schema.resources).sort(), [ROTATION, WEBHOOK]);
+  });
+
+  test("CheckConfig names a misspelt key; DiffConfig updates in place, never replaces", async () => {
+    const check = new provproto.CheckRequest();
+    check.setUrn("urn:pulumi:test::project::pulumi:providers:gemini::default");
+    check.setOlds(struct({}));
+    check.setNews(struct({ apikey: "x", apiVersion: "v2" }));
+    const failures = ((await call(client.checkConfig, check)) as provproto.CheckResponse).getFailuresList().map((f) => `${f.getProperty()}: ${f.getReason()}`);
+    assert.ok(failures.some((f) => /apikey/.test(f)), failures.join("; "));
+    assert.ok(failures.some((f) => /apiVersion: .*v2/.test(f)), failures.join("; "));
+    const diff = new provproto.DiffRequest();
+    diff.setUrn("urn:pulumi:test::project::pulumi:providers:gemini::default");
+    diff.setOlds(struct({ baseUrl: "http://127.0.0.1:1" }));
+    diff.setNews(struct({ baseUrl: "http://127.0.0.1:2" }));
+    const res = (await call(client.diffConfig, diff)) as provproto.DiffResponse;
+    assert.equal(res.getChanges(), provproto.DiffResponse.DiffChanges.DIFF_SOME);
+    assert.deepEqual(res.getReplacesList(), []);
+    assert.deepEqual(res.getDiffsList(), ["baseUrl"]);
+  });
+
+  test("Create, Read, Diff, Update and Delete a webhook; a rotation replaces on a new key; Invoke returns secrets", async () => {
+    const create = new provproto.CreateRequest();
+    create.setUrn(urn(WEBHOOK, "lifecycle"));
+    create.setType(WEBHOOK);
+    create.setProperties(struct({ uri: "http://127.0.0.1:9/a", subscribedEvents: ["batch.succeeded"], name: "lifecycle" }));
+    const created = (await call(client.create, create)) as provproto.CreateResponse;
+    const id = created.getId();
+    const outs = js(created.getProperties());
+    assert.equal(outs.signingSecret[SIG_KEY], SECRET_SIG);
+    const signing = outs.signingSecret.value as string;
+
+    const read = new provproto.ReadRequest();
+    read.setId(id);
+    read.setUrn(urn(WEBHOOK, "lifecycle"));
+    read.setType(WEBHOOK);
+    read.setProperties(created.getProperties());
+    const readBack = js(((await call(client.read, read)) as provproto.ReadResponse).getProperties());
+    assert.equal(readBack.uri as unknown, "http://127.0.0.1:9/a");
+    assert.equal(readBack.signingSecret.value, signing, "the stored secret survives a read, still wrapped");
+
+    const plainOlds = Object.fromEntries(Object.entries(outs).map(([k, v]) => [k, v && typeof v === "object" && SIG_KEY in v ? v.value : v]));
+    const diff = new provproto.DiffRequest();
+    diff.setId(id);
+    diff.setUrn(urn(WEBHOOK, "lifecycle"));
+    diff.setType(WEBHOOK);
+    diff.setOlds(struct(plainOlds));
+    diff.setNews(struct({ uri: "http://127.0.0.1:9/b", subscribedEvents: ["batch.succeeded"], name: "lifecycle" }));
+    const diffed = (await call(client.diff, diff)) as provproto.DiffResponse;
+    assert.equal(diffed.getChanges(), provproto.DiffResponse.DiffChanges.DIFF_SOME);
+    assert.deepEqual(diffed.getReplacesList(), [], "a webhook never replaces");
+
+    const update = new provproto.UpdateRequest();
+    update.setId(id);
+    update.setUrn(urn(WEBHOOK, "lifecycle"));
+    update.setType(WEBHOOK);
+    update.setOlds(struct(plainOlds));
+    update.setNews(struct({ uri: "http://127.0.0.1:9/b", subscribedEvents: ["batch.succeeded"], name: "lifecycle" }));
+    const updated = js(((await call(client.update, update)) as provproto.UpdateResponse).getProperties());
+    assert.equal(updated.uri as unknown, "http://127.0.0.1:9/b");
+    assert.equal(updated.signingSecret[SIG_KEY], SECRET_SIG);
+
+    const rotationDiff = new provproto.DiffRequest();
+    rotationDiff.setId("r1");
+    rotationDiff.setUrn(urn(ROTATION, "r"));
+    rotationDiff.setType(ROTATION);
+    rotationDiff.setOlds(struct({ webhookId: id, rotationKey: "2026-12", revocationBehavior: "revoke_previous_secrets_after_h24", secret: "whsec_x" }));
+    rotationDiff.setNews(struct({ webhookId: id, rotationKey: "2027-01", revocationBehavior: "revoke_previous_secrets_after_h24" }));
+    assert.deepEqual(((await call(client.diff, rotationDiff)) as provproto.DiffResponse).getReplacesList(), ["rotationKey"]);
+
+    const invoke = new provproto.InvokeRequest();
+    invoke.setTok("gemini:index:getCurrentSigningSecrets");
+    invoke.setArgs(struct({ signingSecret: secret(signing) }));
+    const returned = js(((await call(client.invoke, invoke)) as provproto.InvokeResponse).getReturn());
+    assert.equal(returned.env[SIG_KEY], SECRET_SIG);
+    assert.equal(returned.env.value, signing);
+
+    const del = new provproto.DeleteRequest();
+    del.setId(id);
+    del.setUrn(urn(WEBHOOK, "lifecycle"));
+    del.setType(WEBHOOK);
+    del.setProperties(created.getProperties());
+    await call(client.delete, del);
+    const gone = (await call(client.read, read)) as provproto.ReadResponse;
+    assert.equal(gone.getId(), "", "read after delete: gone");
+  });
+});
