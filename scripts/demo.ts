@@ -116,8 +116,8 @@ async function deliverAndConfirm(emulator: RunningEmulator, receiver: ReceiverPr
   return { signatures };
 }
 
-async function main(): Promise<void> {
-  const started = Date.now();
+/** The emulator and the quickstart stack, deployed and then re-deployed with no change. */
+async function deploy() {
   console.log("Gemini webhooks as code: offline demo (emulator, real Pulumi engine, verifying receiver)\n");
 
   step("Pulumi CLI");
@@ -154,7 +154,7 @@ async function main(): Promise<void> {
   step("pulumi up (create)");
   const before = { ...emulator.ctx.metrics.calls };
   await stack.up({ onOutput });
-  let outputs = await stack.outputs();
+  const outputs = await stack.outputs();
   const webhookId = outputs.webhookId.value as string;
   const firstSecret = outputs.currentSecret.value as string;
   ok(`webhook ${webhookId} for ${QUICKSTART_EVENTS.join(", ")} \u2192 ${receiverUrl}`);
@@ -167,6 +167,12 @@ async function main(): Promise<void> {
   const noopCalls = Object.values(emulator.ctx.metrics.calls).reduce((a, b) => a + b, 0) - beforeNoop;
   ok(`${noopCalls} API calls`);
 
+  return { emulator, stack, onOutput, outputs, webhookId, firstSecret, receiverUrl, receiverPort };
+}
+
+/** The receiver verifies one delivery of each type, then keeps verifying across a rotation. */
+async function deliverAndRotate({ emulator, stack, onOutput, outputs: deployed, webhookId, firstSecret, receiverUrl, receiverPort }: Awaited<ReturnType<typeof deploy>>) {
+  let outputs = deployed;
   step("Receiver");
   const receiver = new ReceiverProcess(receiverPort);
   cleanups.push(() => receiver.stop());
@@ -197,6 +203,13 @@ async function main(): Promise<void> {
   const refused = await receiver.refused();
   if (refused !== 0) throw new Error(`the receiver refused ${refused} deliveries`);
   summary.push(`rotated with 0 refused deliveries during the grace window`);
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const deployed = await deploy();
+  await deliverAndRotate(deployed);
+  const { emulator, stack, onOutput } = deployed;
 
   step("pulumi destroy");
   await stack.destroy({ onOutput });

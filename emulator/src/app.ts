@@ -63,7 +63,8 @@ export interface BuiltEmulator {
   ctx: EmulatorContext;
 }
 
-export function buildEmulatorApp(options: EmulatorOptions = {}): BuiltEmulator {
+/** The emulator's state and machinery: store, clock, deliveries, jobs, faults. */
+function createContext(options: EmulatorOptions): EmulatorContext {
   const store = new EmulatorStore(options.inMemory ? undefined : options.dataDir);
   const clock = new Clock(options.timeScale ?? 1);
   const deliveries = new DeliveryEngine(store, clock, {
@@ -74,7 +75,7 @@ export function buildEmulatorApp(options: EmulatorOptions = {}): BuiltEmulator {
     resolver: options.deliveryResolver,
     jwksGraceMs: options.jwksGraceMs,
   });
-  const ctx: EmulatorContext = {
+  return {
     store,
     clock,
     deliveries,
@@ -83,8 +84,12 @@ export function buildEmulatorApp(options: EmulatorOptions = {}): BuiltEmulator {
     apiKey: options.apiKey,
     metrics: { calls: Object.fromEntries(ROUTE_NAMES.map((r) => [r, 0])) as Record<RouteName, number> },
   };
+}
+
+/** Fastify with the emulator's logging (credentials redacted) and time limits. */
+function createFastify(options: EmulatorOptions): FastifyInstance {
   const requestTimeout = options.requestTimeoutMs ?? 15_000;
-  const app = Fastify({
+  return Fastify({
     logger:
       options.logger || options.logStream
         ? {
@@ -102,7 +107,10 @@ export function buildEmulatorApp(options: EmulatorOptions = {}): BuiltEmulator {
     connectionTimeout: requestTimeout + 5_000,
     http: { connectionsCheckingInterval: 1_000, headersTimeout: Math.min(requestTimeout, 10_000) },
   });
+}
 
+/** Google's answers for malformed bodies, unknown paths and every error. */
+function registerErrorMapping(app: FastifyInstance): void {
   // Bodies are parsed here so malformed JSON gets Google's answer, whatever the content type says.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser("*", { parseAs: "string" }, (_req, body, done) => {
@@ -135,7 +143,13 @@ export function buildEmulatorApp(options: EmulatorOptions = {}): BuiltEmulator {
     const path = request.url.split("?")[0];
     reply.code(404).send(notFound(`The requested URL ${path} was not found on this server.`).toBody());
   });
+}
 
+export function buildEmulatorApp(options: EmulatorOptions = {}): BuiltEmulator {
+  const ctx = createContext(options);
+  const { store, deliveries } = ctx;
+  const app = createFastify(options);
+  registerErrorMapping(app);
   registerAccessControl(app, ctx.apiKey, new HostPolicy({ host: options.host, publicUrl: options.publicUrl, allowedHosts: options.allowedHosts }));
   // One set of handlers and one store under every version the SDKs call: /v1 by default, /v1beta when asked.
   for (const version of API_VERSIONS) {

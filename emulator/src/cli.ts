@@ -4,7 +4,7 @@
  * Every flag has an environment-variable equivalent; bad values stop with a message naming them.
  */
 import { parseArgs } from "node:util";
-import { startEmulator } from "./app";
+import { EmulatorOptions, startEmulator } from "./app";
 
 const SERVE_HELP = `Usage: gemini-webhooks-emulator serve [options]
 
@@ -66,31 +66,27 @@ function positiveNumberFrom(name: string, raw: string | undefined, fallback: num
   return value;
 }
 
-async function serve(argv: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args: argv,
-    strict: true,
-    options: {
-      port: { type: "string" },
-      host: { type: "string" },
-      "public-url": { type: "string" },
-      "data-dir": { type: "string" },
-      "in-memory": { type: "boolean" },
-      "api-key": { type: "string" },
-      "time-scale": { type: "string" },
-      "delivery-timeout-ms": { type: "string" },
-      "job-completion-delay-ms": { type: "string" },
-      "allow-delivery-host": { type: "string", multiple: true },
-      "allow-host": { type: "string", multiple: true },
-      log: { type: "boolean" },
-      help: { type: "boolean", short: "h" },
-    },
-  });
-  if (values.help) {
-    process.stdout.write(SERVE_HELP);
-    return;
-  }
-  const env = process.env;
+const SERVE_FLAGS = {
+  port: { type: "string" },
+  host: { type: "string" },
+  "public-url": { type: "string" },
+  "data-dir": { type: "string" },
+  "in-memory": { type: "boolean" },
+  "api-key": { type: "string" },
+  "time-scale": { type: "string" },
+  "delivery-timeout-ms": { type: "string" },
+  "job-completion-delay-ms": { type: "string" },
+  "allow-delivery-host": { type: "string", multiple: true },
+  "allow-host": { type: "string", multiple: true },
+  log: { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+const parseServe = (argv: string[]) => parseArgs({ args: argv, strict: true, options: SERVE_FLAGS });
+type ServeValues = ReturnType<typeof parseServe>["values"];
+
+/** The serve options from the flags, each falling back to its environment variable; bad values are named. */
+function serveOptions(values: ServeValues, env: NodeJS.ProcessEnv): EmulatorOptions & { port: number } {
   const port = intFrom(values.port ? "--port" : "GEMINI_EMULATOR_PORT", values.port ?? env.GEMINI_EMULATOR_PORT, 8089, 0, 65535);
   const timeScale = positiveNumberFrom(
     values["time-scale"] ? "--time-scale" : "GEMINI_EMULATOR_TIME_SCALE",
@@ -124,7 +120,7 @@ async function serve(argv: string[]): Promise<void> {
   if (publicUrl !== undefined && !/^https?:\/\/[^/?#]+\/?$/.test(publicUrl.trim())) {
     throw new UsageError(`${values["public-url"] ? "--public-url" : "GEMINI_EMULATOR_PUBLIC_URL"} must be an http(s) origin such as http://127.0.0.1:8089, got ${JSON.stringify(publicUrl)}`);
   }
-  const emulator = await startEmulator({
+  return {
     port,
     publicUrl: publicUrl?.trim().replace(/\/$/, ""),
     host: values.host ?? env.GEMINI_EMULATOR_HOST ?? "127.0.0.1",
@@ -137,7 +133,16 @@ async function serve(argv: string[]): Promise<void> {
     allowedDeliveryHosts,
     allowedHosts,
     logger: values.log ?? false,
-  });
+  };
+}
+
+async function serve(argv: string[]): Promise<void> {
+  const { values } = parseServe(argv);
+  if (values.help) {
+    process.stdout.write(SERVE_HELP);
+    return;
+  }
+  const emulator = await startEmulator(serveOptions(values, process.env));
   process.stdout.write(`Gemini webhooks emulator listening on ${emulator.url} (API root ${emulator.apiUrl})\n`);
   const stop = () => {
     emulator.close().then(

@@ -138,6 +138,31 @@ function createHandoff(config: ReceiverConfig, options: ReceiverOptions, app: Fa
   });
 }
 
+/** `/metrics` on a listener of its own (METRICS_PORT): the webhook port, facing the internet, does not expose it. */
+async function listenForMetrics(metrics: ReceiverMetrics, at: { port: number; host: string }): Promise<{ server: Server; url: string }> {
+  const server = createServer((request, response) => {
+    if (request.method !== "GET" || request.url?.split("?")[0] !== "/metrics") return void response.writeHead(404).end();
+    metrics.registry.metrics().then(
+      (text) => response.writeHead(200, { "content-type": metrics.registry.contentType }).end(text),
+      () => response.writeHead(500).end(),
+    );
+  });
+  server.listen(at.port, at.host);
+  await once(server, "listening");
+  const { port } = server.address() as AddressInfo;
+  return { server, url: `http://${at.host.includes(":") ? `[${at.host}]` : at.host}:${port}/metrics` };
+}
+
+function logUnfinished(app: FastifyInstance, handoff: Handoff, unfinished: number): void {
+  if (unfinished === 0) return;
+  app.log.warn(
+    { unfinished, handoff: handoff.kind },
+    handoff.kind === "durable"
+      ? "shutdown deadline passed with handlers still running: their events stay pending and another replica takes them over"
+      : "shutdown deadline passed: in-memory mode loses the events not handled yet",
+  );
+}
+
 export function buildReceiver(config: ReceiverConfig, options: ReceiverOptions = {}): Receiver {
   const app = createApp(config, options);
   const metrics = new ReceiverMetrics();
@@ -181,17 +206,9 @@ export function buildReceiver(config: ReceiverConfig, options: ReceiverOptions =
       await receiver.start();
       const url = await app.listen({ port: config.port, host: config.host });
       if (!config.metrics) return { url };
-      metricsServer = createServer((request, response) => {
-        if (request.method !== "GET" || request.url?.split("?")[0] !== "/metrics") return void response.writeHead(404).end();
-        metrics.registry.metrics().then(
-          (text) => response.writeHead(200, { "content-type": metrics.registry.contentType }).end(text),
-          () => response.writeHead(500).end(),
-        );
-      });
-      metricsServer.listen(config.metrics.port, config.metrics.host);
-      await once(metricsServer, "listening");
-      const { port } = metricsServer.address() as AddressInfo;
-      return { url, metricsUrl: `http://${config.metrics.host.includes(":") ? `[${config.metrics.host}]` : config.metrics.host}:${port}/metrics` };
+      const listening = await listenForMetrics(metrics, config.metrics);
+      metricsServer = listening.server;
+      return { url, metricsUrl: listening.url };
     },
     idle: async () => {
       while ((await handoff.depth()) > 0) await new Promise((resolve) => setTimeout(resolve, 20));
@@ -205,14 +222,7 @@ export function buildReceiver(config: ReceiverConfig, options: ReceiverOptions =
         refusals.close();
         metricsServer?.close();
         await app.close();
-        if (unfinished > 0) {
-          app.log.warn(
-            { unfinished, handoff: handoff.kind },
-            handoff.kind === "durable"
-              ? "shutdown deadline passed with handlers still running: their events stay pending and another replica takes them over"
-              : "shutdown deadline passed: in-memory mode loses the events not handled yet",
-          );
-        }
+        logUnfinished(app, handoff, unfinished);
         return { unfinished };
       })()),
     close: async () => {

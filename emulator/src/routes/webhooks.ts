@@ -82,8 +82,42 @@ function bodyOrEmpty(request: FastifyRequest): unknown {
   return request.body === undefined || request.body === "" ? {} : request.body;
 }
 
-export function registerWebhookRoutes(app: FastifyInstance, ctx: EmulatorContext): void {
-  const handlers: Record<RouteName, Handler> = {
+/** PATCH: the fields the body carries, or exactly the `update_mask`'s (AIP-134 clearing). */
+function updateWebhook(ctx: EmulatorContext, request: FastifyRequest, id?: string): { status?: number; body: unknown } {
+  const current = requireWebhook(ctx, id);
+  const body = parseRequestBody(UpdateWebhookRequestSchema, request.body, knownFieldsOf(UpdateWebhookRequestSchema));
+  const query = request.query as Record<string, unknown>;
+  const maskParam = query.update_mask ?? query.updateMask; // proto3 JSON: either spelling
+  let fields: string[] = UPDATABLE_FIELDS.filter((f) => body[f] !== undefined);
+  if (typeof maskParam === "string" && maskParam.trim() !== "") {
+    // FieldMask paths may be snake_case or lowerCamelCase (the proto3 JSON mapping).
+    const mask = [...new Set(maskParam.split(",").map((f) => f.trim()).filter(Boolean).map(snakeCase))];
+    const unknown = mask.filter((f) => !(UPDATABLE_FIELDS as readonly string[]).includes(f));
+    if (unknown.length > 0) {
+      throw invalidArgument(
+        `Invalid value at 'update_mask': unknown field(s) ${unknown.join(", ")}; valid: ${UPDATABLE_FIELDS.join(", ")}.`,
+      );
+    }
+    // AIP-134: a masked field the body leaves out is cleared — only the optional name can be.
+    const required = mask.filter((f) => f !== "name" && body[f as keyof typeof body] === undefined);
+    if (required.length > 0) {
+      throw invalidArgument(`Invalid value at 'update_mask': ${required.join(", ")} named but absent from the body; a required field cannot be cleared.`);
+    }
+    fields = mask;
+  }
+  const patch: Parameters<typeof ctx.store.updateWebhook>[1] = {};
+  if (fields.includes("name")) patch.name = body.name ?? null;
+  if (fields.includes("uri")) patch.uri = body.uri;
+  if (fields.includes("subscribed_events")) patch.events = body.subscribed_events;
+  if (fields.includes("state") && body.state) patch.state = body.state;
+  const row = ctx.store.updateWebhook(current.id, patch, ctx.clock.now())!;
+  if (patch.state === "enabled" && current.state !== "enabled") ctx.deliveries.onWebhookReenabled(row.id);
+  return { body: webhookToJson(ctx, row) };
+}
+
+/** The WebhookService's methods, each answering a body (faults are applied around them). */
+function webhookHandlers(ctx: EmulatorContext): Record<RouteName, Handler> {
+  return {
     create: (request) => {
       const body = parseRequestBody(CreateWebhookRequestSchema, request.body, knownFieldsOf(CreateWebhookRequestSchema));
       const now = ctx.clock.now();
@@ -114,37 +148,7 @@ export function registerWebhookRoutes(app: FastifyInstance, ctx: EmulatorContext
       if (rows.length > pageSize) body.next_page_token = encodePageToken(page[page.length - 1].seq);
       return { body };
     },
-    update: (request, id) => {
-      const current = requireWebhook(ctx, id);
-      const body = parseRequestBody(UpdateWebhookRequestSchema, request.body, knownFieldsOf(UpdateWebhookRequestSchema));
-      const query = request.query as Record<string, unknown>;
-      const maskParam = query.update_mask ?? query.updateMask; // proto3 JSON: either spelling
-      let fields: string[] = UPDATABLE_FIELDS.filter((f) => body[f] !== undefined);
-      if (typeof maskParam === "string" && maskParam.trim() !== "") {
-        // FieldMask paths may be snake_case or lowerCamelCase (the proto3 JSON mapping).
-        const mask = [...new Set(maskParam.split(",").map((f) => f.trim()).filter(Boolean).map(snakeCase))];
-        const unknown = mask.filter((f) => !(UPDATABLE_FIELDS as readonly string[]).includes(f));
-        if (unknown.length > 0) {
-          throw invalidArgument(
-            `Invalid value at 'update_mask': unknown field(s) ${unknown.join(", ")}; valid: ${UPDATABLE_FIELDS.join(", ")}.`,
-          );
-        }
-        // AIP-134: a masked field the body leaves out is cleared — only the optional name can be.
-        const required = mask.filter((f) => f !== "name" && body[f as keyof typeof body] === undefined);
-        if (required.length > 0) {
-          throw invalidArgument(`Invalid value at 'update_mask': ${required.join(", ")} named but absent from the body; a required field cannot be cleared.`);
-        }
-        fields = mask;
-      }
-      const patch: Parameters<typeof ctx.store.updateWebhook>[1] = {};
-      if (fields.includes("name")) patch.name = body.name ?? null;
-      if (fields.includes("uri")) patch.uri = body.uri;
-      if (fields.includes("subscribed_events")) patch.events = body.subscribed_events;
-      if (fields.includes("state") && body.state) patch.state = body.state;
-      const row = ctx.store.updateWebhook(current.id, patch, ctx.clock.now())!;
-      if (patch.state === "enabled" && current.state !== "enabled") ctx.deliveries.onWebhookReenabled(row.id);
-      return { body: webhookToJson(ctx, row) };
-    },
+    update: (request, id) => updateWebhook(ctx, request, id),
     delete: (_request, id) => {
       const row = requireWebhook(ctx, id);
       ctx.store.deleteWebhook(row.id);
@@ -171,8 +175,11 @@ export function registerWebhookRoutes(app: FastifyInstance, ctx: EmulatorContext
       return { body: { secret } };
     },
   };
+}
 
-  const run = async (route: RouteName, request: FastifyRequest, reply: FastifyReply, id?: string) => {
+/** Runs one method under the route's injected faults (latency, 429/503, an answer dropped after acting). */
+function runner(ctx: EmulatorContext, handlers: Record<RouteName, Handler>) {
+  return async (route: RouteName, request: FastifyRequest, reply: FastifyReply, id?: string) => {
     const fault = ctx.faults.decide(route);
     const rule = ctx.faults.ruleFor(route);
     if (rule && rule.latencyMs > 0) await new Promise((r) => setTimeout(r, rule.latencyMs));
@@ -194,7 +201,10 @@ export function registerWebhookRoutes(app: FastifyInstance, ctx: EmulatorContext
     }
     return reply.code(result.status ?? 200).send(result.body);
   };
+}
 
+export function registerWebhookRoutes(app: FastifyInstance, ctx: EmulatorContext): void {
+  const run = runner(ctx, webhookHandlers(ctx));
   app.post("/webhooks", (req, reply) => run("create", req, reply));
   app.get("/webhooks", (req, reply) => run("list", req, reply));
   // `{id}` and `{id}:verb` share one path segment: split on the first colon.

@@ -75,10 +75,9 @@ function unary<Req>(handler: (req: Req) => Promise<unknown> | unknown) {
   };
 }
 
-export function providerService(version: string, log: EngineLog): grpc.UntypedServiceImplementation {
-  setWarningSink((message) => log.warn(message));
+/** What the plugin is: its version and its schema. */
+function infoHandlers(version: string) {
   const schema = schemaJson(version);
-
   return {
     getPluginInfo: unary(() => {
       const info = new plugproto.PluginInfo();
@@ -92,7 +91,12 @@ export function providerService(version: string, log: EngineLog): grpc.UntypedSe
       res.setSchema(schema);
       return res;
     }),
+  };
+}
 
+/** The provider's own configuration (`gemini:` keys). */
+function configHandlers() {
+  return {
     checkConfig: unary((req: provproto.CheckRequest) => {
       const { inputs, failures } = checkConfig(toJs(req.getNews()));
       const res = new provproto.CheckResponse();
@@ -129,7 +133,12 @@ export function providerService(version: string, log: EngineLog): grpc.UntypedSe
       res.setSupportspreview(false);
       return res;
     }),
+  };
+}
 
+/** The resources' lifecycle, over the implementation the dynamic resources share. */
+function resourceHandlers() {
+  return {
     check: unary(async (req: provproto.CheckRequest) => {
       const kind = kindOf(req.getType() || req.getUrn());
       const { plain, secretKeys } = unwrapProps(toJs(req.getNews()));
@@ -192,7 +201,15 @@ export function providerService(version: string, log: EngineLog): grpc.UntypedSe
       await kind.ops.delete(req.getId(), unwrapProps(toJs(req.getProperties())).plain);
       return new emptyproto.Empty();
     }),
+  };
+}
 
+export function providerService(version: string, log: EngineLog): grpc.UntypedServiceImplementation {
+  setWarningSink((message) => log.warn(message));
+  return {
+    ...infoHandlers(version),
+    ...configHandlers(),
+    ...resourceHandlers(),
     invoke: unary((req: provproto.InvokeRequest) => {
       // The results are returned as secrets whatever the arguments were (functions.ts).
       const { outputs, failures } = invokeFunction(req.getTok(), unwrapProps(toJs(req.getArgs())).plain);
