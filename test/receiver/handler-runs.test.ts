@@ -7,30 +7,17 @@
  */
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { Writable } from "node:stream";
 import { trace } from "@opentelemetry/api";
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base";
 import { buildReceiver, HandlerMeta, loadConfig, Receiver } from "gemini-webhooks-receiver";
 import { inject } from "../support/inject";
+import { logSink } from "../support/log-sink";
 import { RedisServer } from "../support/redis-server";
 import { secret, signed } from "../support/replicas";
 import { waitFor } from "../../scripts/wait-for";
 
 const exporter = new InMemorySpanExporter();
 trace.setGlobalTracerProvider(new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }));
-
-function logSink(): { stream: Writable; lines: () => Record<string, unknown>[] } {
-  const chunks: string[] = [];
-  return {
-    stream: new Writable({
-      write(chunk, _enc, cb) {
-        chunks.push(chunk.toString());
-        cb();
-      },
-    }),
-    lines: () => chunks.join("").split("\n").filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>),
-  };
-}
 
 const post = (receiver: Receiver, id: string, signWith = secret) => {
   const request = signed(id);

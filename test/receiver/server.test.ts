@@ -7,7 +7,6 @@ import assert from "node:assert/strict";
 import { ChildProcess, spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { once } from "node:events";
-import { Writable } from "node:stream";
 import { Webhook as StandardWebhook } from "standardwebhooks";
 import { startEmulator } from "gemini-webhooks-emulator";
 import { closeAllPools, WebhooksClient } from "gemini-webhooks-client";
@@ -18,25 +17,13 @@ import { freePort } from "../../scripts/free-port";
 import { RedisServer } from "../support/redis-server";
 import { RECEIVER_CLI } from "../../scripts/paths";
 import { inject } from "../support/inject";
+import { logSink } from "../support/log-sink";
 import { admin } from "../support/admin";
 
 afterAll(() => closeAllPools());
 
 const secret = "whsec_" + randomBytes(32).toString("base64");
 const otherSecret = "whsec_" + randomBytes(32).toString("base64");
-
-function logSink(): { stream: Writable; text: () => string } {
-  const chunks: string[] = [];
-  return {
-    stream: new Writable({
-      write(chunk, _enc, cb) {
-        chunks.push(chunk.toString());
-        cb();
-      },
-    }),
-    text: () => chunks.join(""),
-  };
-}
 
 function delivery(body: string, signWith = secret, id = "msg_" + randomBytes(6).toString("hex")) {
   const ts = new Date();
