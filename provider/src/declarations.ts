@@ -164,9 +164,19 @@ export const SECRET_ROTATION: ResourceDeclaration = {
         .pipe(z.enum(REVOCATION_BEHAVIORS, { error: `must be one of ${REVOCATION_BEHAVIORS.join(", ")}` }))
         .default("revoke_previous_secrets_after_h24"),
     },
+    rotateAfter: {
+      ...str(
+        "Rotate again once the last rotation is this old: `90d`, `12h`, `30m` or `30s`. Checked by every `pulumi preview` and `up` (nothing runs on its own): the first `up` after it is due rotates once; before that, no change and no API call. Changing it rotates nothing by itself, unless the new period has already elapsed since the last rotation (that `up` rotates, and says so).",
+      ),
+      validate: z
+        .string({ error: 'must be a duration such as "90d", "12h", "30m" or "30s"' })
+        .regex(/^[1-9]\d{0,5}[smhd]$/, { message: 'must be a duration such as "90d", "12h", "30m" or "30s"' })
+        .optional(),
+    },
   },
   outputs: {
     secret: str("The new signing secret.", { secret: true }),
+    rotationDueAt: str("When `rotateAfter` makes the next rotation due (RFC 3339); absent without `rotateAfter`.", { ts: "string | null" }),
     rotatedAt: str("When the rotation happened (RFC 3339)."),
     previousSecretsExpireAt: str("When the secrets this rotation replaced stop working; absent with immediate revocation.", { ts: "string | null" }),
     superseded: { type: "boolean", ts: "boolean", description: "True once a later rotation (by anyone) made this secret no longer the newest; seen on refresh." },

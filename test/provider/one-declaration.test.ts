@@ -1,8 +1,9 @@
 /**
  * One source for each resource's shape: provider/src/declarations.ts. The package schema, the dynamic
  * resources' published `.d.ts` and docs/reference.md must list the same properties, with the same
- * descriptions and secret marks — and the schema derived from the declarations must mean exactly what
- * the hand-written schema meant before (a snapshot, compared field by field).
+ * descriptions and secret marks — and the schema changes only on purpose: it is compared field by field
+ * with a snapshot (test/provider/fixtures/schema.json, first taken from the hand-written schema the
+ * declarations replaced; update it in the same change as a declaration).
  */
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
@@ -69,8 +70,8 @@ test("the schema, the published .d.ts and the reference docs list the same field
   }
 });
 
-test("the schema derived from the declarations means what the hand-written schema meant: every field, as before", () => {
-  const before = JSON.parse(readFileSync(join(__dirname, "fixtures", "schema-before-one-declaration.json"), "utf8")) as Record<string, unknown>;
+test("the schema derived from the declarations is the snapshot, field by field (it changes only on purpose)", () => {
+  const before = JSON.parse(readFileSync(join(__dirname, "fixtures", "schema.json"), "utf8")) as Record<string, unknown>;
   const now = JSON.parse(schemaJson(before.version as string)) as Record<string, unknown>;
   const flat = (value: unknown, path = "", out: Record<string, unknown> = {}) => {
     if (value && typeof value === "object") for (const [k, v] of Object.entries(value)) flat(v, `${path}/${k}`, out);

@@ -91,6 +91,13 @@ export interface SecretRotationArgs {
    * secrets this rotation replaces keep working for 24 h. Upper-case spellings are accepted.
    */
   revocationBehavior?: pulumi.Input<string>;
+  /**
+   * Rotate again once the last rotation is this old: `90d`, `12h`, `30m` or `30s`. Checked by every
+   * `pulumi preview` and `up` (nothing runs on its own): the first `up` after it is due rotates
+   * once; before that, no change and no API call. Changing it rotates nothing by itself, unless the
+   * new period has already elapsed since the last rotation (that `up` rotates, and says so).
+   */
+  rotateAfter?: pulumi.Input<string>;
 }
 
 /**
@@ -111,8 +118,17 @@ export class SecretRotation extends pulumi.dynamic.Resource {
    * secrets this rotation replaces keep working for 24 h. Upper-case spellings are accepted.
    */
   declare readonly revocationBehavior: pulumi.Output<string>;
+  /**
+   * Rotate again once the last rotation is this old: `90d`, `12h`, `30m` or `30s`. Checked by every
+   * `pulumi preview` and `up` (nothing runs on its own): the first `up` after it is due rotates
+   * once; before that, no change and no API call. Changing it rotates nothing by itself, unless the
+   * new period has already elapsed since the last rotation (that `up` rotates, and says so).
+   */
+  declare readonly rotateAfter: pulumi.Output<string>;
   /** The new signing secret. Secret: encrypted in state. */
   declare readonly secret: pulumi.Output<string>;
+  /** When `rotateAfter` makes the next rotation due (RFC 3339); absent without `rotateAfter`. */
+  declare readonly rotationDueAt: pulumi.Output<string | null>;
   /** When the rotation happened (RFC 3339). */
   declare readonly rotatedAt: pulumi.Output<string>;
   /** When the secrets this rotation replaced stop working; absent with immediate revocation. */

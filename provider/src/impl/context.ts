@@ -11,12 +11,20 @@ let client: WebhooksClient | undefined;
 /** Where warnings go: stderr under the dynamic provider; the engine's log under the plugin. */
 let warnSink: (message: string) => void = (message) => console.error(`warning: ${message}`);
 
-export function setWarningSink(sink: (message: string) => void): void {
+/** Where notes go (e.g. when the next scheduled rotation is due): stderr, or the engine's log at info. */
+let infoSink: (message: string) => void = (message) => console.error(message);
+
+export function setWarningSink(sink: (message: string) => void, info?: (message: string) => void): void {
   warnSink = sink;
+  if (info) infoSink = info;
 }
 
 export function warn(message: string): void {
   warnSink(message);
+}
+
+export function info(message: string): void {
+  infoSink(message);
 }
 
 export function configure(config: ConfigSource | undefined): void {

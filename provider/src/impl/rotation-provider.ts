@@ -9,13 +9,15 @@ import { RevocationBehavior, ROTATION_GRACE_MS } from "gemini-webhooks-client";
 import { truncatedMatches } from "gemini-webhooks-client";
 import { replacingInputs, SECRET_ROTATION } from "../declarations";
 import { checkInputs } from "./check";
-import { apiClient, warn } from "./context";
+import { apiClient, info, warn } from "./context";
+import { dueAt, dueSoon, humanDelay } from "./rotation-schedule";
 import { isUnknown } from "./unknown";
 
 export interface RotationInputs {
   webhookId: string;
   rotationKey: string;
   revocationBehavior: RevocationBehavior;
+  rotateAfter?: string;
 }
 
 export interface RotationOutputs extends RotationInputs {
@@ -25,16 +27,43 @@ export interface RotationOutputs extends RotationInputs {
   previousSecretsExpireAt: string | null;
   /** True once a later rotation (by anyone) made this one's secret no longer the newest. */
   superseded: boolean;
+  /** When rotateAfter makes the next rotation due; null without rotateAfter. */
+  rotationDueAt?: string | null;
 }
 
 export async function check(_olds: unknown, news: Record<string, unknown>): Promise<dynamic.CheckResult> {
   return checkInputs(SECRET_ROTATION, news);
 }
 
-export async function diff(_id: string, olds: RotationOutputs & { __provider?: string }, news: RotationInputs & { __provider?: string }): Promise<dynamic.DiffResult> {
-  const replaces = (replacingInputs(SECRET_ROTATION) as (keyof RotationInputs)[]).filter((k) => isUnknown(news[k]) || news[k] !== olds[k]);
+/**
+ * Whether this preview/up rotates because `rotateAfter` says the last rotation is old enough — and,
+ * either way, saying when the next one is due. Only the provider decides, from state: no clock in the
+ * program, so nothing churns and a no-op `up` before the due time changes nothing.
+ */
+function scheduledRotation(id: string, olds: RotationOutputs, news: RotationInputs): boolean {
+  if (!news.rotateAfter || isUnknown(news.rotateAfter) || !olds.rotatedAt) return false;
+  const due = dueAt(olds.rotatedAt, news.rotateAfter)!;
+  const now = Date.now();
+  const name = `gemini:SecretRotation ${id}`;
+  if (now >= Date.parse(due)) {
+    const changed = (olds.rotateAfter ?? null) !== news.rotateAfter ? ` (rotateAfter is now ${news.rotateAfter}${olds.rotateAfter ? `, was ${olds.rotateAfter}` : ""}: that period has already elapsed)` : "";
+    warn(`${name}: rotation due — last rotated ${olds.rotatedAt}, rotateAfter ${news.rotateAfter}${changed}. This update rotates the signing secret of webhook ${olds.webhookId} once; the previous secret keeps working for the grace window.`);
+    return true;
+  }
+  const left = humanDelay(Date.parse(due) - now);
+  if (dueSoon(due, news.rotateAfter, now)) warn(`rotation-due: ${name}: the next rotation of webhook ${olds.webhookId} is due at ${due} (in ${left}); the first \`pulumi up\` after that rotates.`);
+  else info(`${name}: next rotation due at ${due} (in ${left}).`);
+  return false;
+}
+
+export async function diff(id: string, olds: RotationOutputs & { __provider?: string }, news: RotationInputs & { __provider?: string }): Promise<dynamic.DiffResult> {
+  const replaces: string[] = (replacingInputs(SECRET_ROTATION) as (keyof RotationInputs)[]).filter((k) => isUnknown(news[k]) || news[k] !== olds[k]);
+  if (scheduledRotation(id, olds, news) && replaces.length === 0) replaces.push("rotateAfter");
   const changes =
-    replaces.length > 0 || news.revocationBehavior !== olds.revocationBehavior || olds.__provider !== news.__provider;
+    replaces.length > 0 ||
+    news.revocationBehavior !== olds.revocationBehavior ||
+    (news.rotateAfter ?? null) !== (olds.rotateAfter ?? null) ||
+    olds.__provider !== news.__provider;
   // Create-before-delete: the new secret exists before anything about the old one changes.
   return { changes, replaces, deleteBeforeReplace: false };
 }
@@ -51,13 +80,23 @@ export async function create(inputs: RotationInputs): Promise<dynamic.CreateResu
     rotatedAt: new Date(now).toISOString(),
     previousSecretsExpireAt: immediate ? null : new Date(now + ROTATION_GRACE_MS).toISOString(),
     superseded: false,
+    ...(inputs.rotateAfter ? { rotateAfter: inputs.rotateAfter } : {}),
+    rotationDueAt: dueAt(new Date(now).toISOString(), inputs.rotateAfter),
   };
   return { id: `${inputs.webhookId}/rotation/${now}`, outs };
 }
 
-/** Only `revocationBehavior` (it applies to the next rotation) or the provider code changed. */
+/** Only `revocationBehavior` (it applies to the next rotation), a `rotateAfter` not yet due, or the provider code changed. */
 export async function update(_id: string, olds: RotationOutputs, news: RotationInputs): Promise<dynamic.UpdateResult> {
-  return { outs: { ...olds, revocationBehavior: news.revocationBehavior } };
+  const { rotateAfter: _previous, ...rest } = olds;
+  return {
+    outs: {
+      ...rest,
+      revocationBehavior: news.revocationBehavior,
+      ...(news.rotateAfter ? { rotateAfter: news.rotateAfter } : {}),
+      rotationDueAt: dueAt(olds.rotatedAt, news.rotateAfter),
+    },
+  };
 }
 
 export async function read(id: string, props: RotationOutputs): Promise<dynamic.ReadResult> {
@@ -85,6 +124,6 @@ export async function read(id: string, props: RotationOutputs): Promise<dynamic.
         `Change rotationKey and run \`pulumi up\` to bring a current secret under management.`,
     );
   }
-  const { webhookId, rotationKey, revocationBehavior } = props;
-  return { id, props: { ...props, superseded }, inputs: { webhookId, rotationKey, revocationBehavior } };
+  const { webhookId, rotationKey, revocationBehavior, rotateAfter } = props;
+  return { id, props: { ...props, superseded }, inputs: { webhookId, rotationKey, revocationBehavior, ...(rotateAfter ? { rotateAfter } : {}) } };
 }

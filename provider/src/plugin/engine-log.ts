@@ -27,16 +27,24 @@ export class EngineLog {
   }
 
   warn(message: string): void {
+    this.#log(engproto.LogSeverity.WARNING, "warning", message);
+  }
+
+  info(message: string): void {
+    this.#log(engproto.LogSeverity.INFO, "info", message);
+  }
+
+  #log(severity: engproto.LogSeverity, label: string, message: string): void {
     if (!this.client) {
-      console.error(`warning: ${message}`);
+      console.error(`${label}: ${message}`);
       return;
     }
     const req = new engproto.LogRequest();
-    req.setSeverity(engproto.LogSeverity.WARNING);
+    req.setSeverity(severity);
     req.setMessage(message);
     req.setUrn(currentUrn.getStore() ?? "");
     this.client.log(req, (err) => {
-      if (err) console.error(`warning: ${message}`);
+      if (err) console.error(`${label}: ${message}`);
     });
   }
 }

@@ -205,7 +205,10 @@ function resourceHandlers() {
 }
 
 export function providerService(version: string, log: EngineLog): grpc.UntypedServiceImplementation {
-  setWarningSink((message) => log.warn(message));
+  setWarningSink(
+    (message) => log.warn(message),
+    (message) => log.info(message),
+  );
   return {
     ...infoHandlers(version),
     ...configHandlers(),
