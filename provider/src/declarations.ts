@@ -11,8 +11,10 @@ import { z } from "zod";
 import { DEFAULT_API_VERSION, DEFAULT_BASE_URL, EVENT_TYPES, isHttpUrl, REVOCATION_BEHAVIORS } from "gemini-webhooks-client";
 
 export interface Property {
-  /** The Pulumi schema type. */
-  type: "string" | "boolean" | "array";
+  /** The Pulumi schema type (absent for a reference to one of `TYPES`). */
+  type?: "string" | "boolean" | "array";
+  /** A reference to one of `TYPES`. */
+  $ref?: string;
   /** An array's elements: a type, or a reference to one of `TYPES`. */
   items?: { type: "string" } | { $ref: string };
   description: string;
@@ -48,6 +50,7 @@ export interface FunctionDeclaration {
   token: string;
   description: string;
   args: Record<string, Property>;
+  requiredArgs?: string[];
   results: Record<string, Property>;
   requiredResults: string[];
 }
@@ -56,9 +59,17 @@ const str = (description: string, extra: Partial<Property> = {}): Property => ({
 const events = `Valid events: ${EVENT_TYPES.join(", ")}.`;
 
 export const SIGNING_SECRET_INFO = "gemini:index:SigningSecretInfo";
+export const WEBHOOK_INFO = "gemini:index:WebhookInfo";
+
+export interface TypeDeclaration {
+  name: string;
+  description: string;
+  properties: Record<string, Property>;
+  required: string[];
+}
 
 /** Object types the schema declares (referenced by `$ref`). */
-export const TYPES = {
+export const TYPES: Record<string, TypeDeclaration> = {
   [SIGNING_SECRET_INFO]: {
     name: "SigningSecretInfo",
     description: "A currently valid signing secret as the API lists it: truncated, never the whole secret.",
@@ -67,6 +78,26 @@ export const TYPES = {
       expireTime: str("When the secret stops working (RFC 3339); absent for the newest secret.", { ts: "string | null" }),
     },
     required: ["truncatedSecret"],
+  },
+  [WEBHOOK_INFO]: {
+    name: "WebhookInfo",
+    description: "A webhook as the API reports it, for lookups: every field but a secret (the API never returns one).",
+    properties: {
+      id: str("The webhook's id."),
+      uri: str("Where deliveries are POSTed."),
+      subscribedEvents: { type: "array", items: { type: "string" }, ts: "string[]", description: "The events it receives." },
+      name: str("Display name in the API (empty when it has none)."),
+      state: str("`enabled`, `disabled` or `disabled_due_to_failed_deliveries`."),
+      signingSecrets: {
+        type: "array",
+        items: { $ref: `#/types/${SIGNING_SECRET_INFO}` },
+        ts: "SigningSecretInfo[]",
+        description: "The currently valid secrets as the API lists them (truncated), newest first.",
+      },
+      createTime: str("When the webhook was created (RFC 3339).", { ts: "string | null" }),
+      updateTime: str("When the webhook was last changed (RFC 3339).", { ts: "string | null" }),
+    },
+    required: ["id", "uri", "subscribedEvents", "name", "state", "signingSecrets"],
   },
 };
 
@@ -203,7 +234,24 @@ export const GET_CURRENT_SIGNING_SECRETS: FunctionDeclaration = {
   requiredResults: ["secrets", "env"],
 };
 
-export const FUNCTIONS = [GET_CURRENT_SIGNING_SECRETS] as const;
+export const GET_WEBHOOK: FunctionDeclaration = {
+  token: "gemini:index:getWebhook",
+  description: "Looks up a webhook this program does not manage, by id: every field but a secret. One API call at each preview and up.",
+  args: { id: str("The webhook's id.") },
+  requiredArgs: ["id"],
+  results: TYPES[WEBHOOK_INFO].properties,
+  requiredResults: TYPES[WEBHOOK_INFO].required,
+};
+
+export const GET_WEBHOOKS: FunctionDeclaration = {
+  token: "gemini:index:getWebhooks",
+  description: "Looks up webhooks this program does not manage, by exact name and/or uri (all of them when neither is given): every field but a secret.",
+  args: { name: str("Only webhooks with this display name."), uri: str("Only webhooks delivering to this uri.") },
+  results: { webhooks: { type: "array", items: { $ref: `#/types/${WEBHOOK_INFO}` }, ts: "WebhookInfo[]", description: "The webhooks found, in the API's order." } },
+  requiredResults: ["webhooks"],
+};
+
+export const FUNCTIONS = [GET_CURRENT_SIGNING_SECRETS, GET_WEBHOOK, GET_WEBHOOKS] as const;
 
 /** The provider's configuration (`gemini:<key>`). */
 export const CONFIG: Record<"apiKey" | "baseUrl" | "apiVersion", Property> = {

@@ -7,7 +7,8 @@
  */
 // The classes are generated from their declarations (./declarations.ts) by `npm run generate`.
 export { Webhook, SecretRotation } from "./generated/resources";
-export type { WebhookArgs, SecretRotationArgs, SigningSecretInfo } from "./generated/resources";
+export type { WebhookArgs, SecretRotationArgs, SigningSecretInfo, WebhookInfo } from "./generated/resources";
+export { getWebhook, getWebhookOutput, getWebhooks, getWebhooksOutput } from "./lookups";
 export { currentSigningSecrets, signingSecretsEnv } from "./current-secrets";
 export type { CurrentSecretsSource } from "./current-secrets";
 export { WebhooksClient, GeminiApiError, GeminiConfigError } from "gemini-webhooks-client";

@@ -75,6 +75,21 @@ export class DeliveryEngine {
     this.queue.abandonForWebhook(id);
   }
 
+  /**
+   * What Google does when a webhook's deliveries keep failing past the retry window: the webhook
+   * becomes `disabled_due_to_failed_deliveries` and its pending deliveries wait. The dispatcher
+   * does this on its own after 24 h of failures; the admin API forces it for tests.
+   */
+  disableForFailedDeliveries(id: string): WebhookRow | undefined {
+    const webhook = this.store.getWebhook(id);
+    if (!webhook) return undefined;
+    if (webhook.state === "enabled") {
+      this.store.updateWebhook(id, { state: "disabled_due_to_failed_deliveries" }, this.clock.now());
+      this.queue.holdForWebhook(id);
+    }
+    return this.store.getWebhook(id);
+  }
+
   onWebhookReenabled(id: string): void {
     this.queue.resumeHeld(id, this.clock.now());
     this.dispatcher.wake();

@@ -13,6 +13,28 @@ export interface SigningSecretInfo {
   /** When the secret stops working (RFC 3339); absent for the newest secret. */
   expireTime?: string | null;
 }
+/**
+ * A webhook as the API reports it, for lookups: every field but a secret (the API never returns
+ * one).
+ */
+export interface WebhookInfo {
+  /** The webhook's id. */
+  id: string;
+  /** Where deliveries are POSTed. */
+  uri: string;
+  /** The events it receives. */
+  subscribedEvents: string[];
+  /** Display name in the API (empty when it has none). */
+  name: string;
+  /** `enabled`, `disabled` or `disabled_due_to_failed_deliveries`. */
+  state: string;
+  /** The currently valid secrets as the API lists them (truncated), newest first. */
+  signingSecrets: SigningSecretInfo[];
+  /** When the webhook was created (RFC 3339). */
+  createTime?: string | null;
+  /** When the webhook was last changed (RFC 3339). */
+  updateTime?: string | null;
+}
 
 export interface WebhookArgs {
   /** Where deliveries are POSTed: an absolute http(s) URL. Updates in place. */

@@ -96,7 +96,25 @@ function patchFor(olds: WebhookOutputs, news: WebhookInputs): UpdateWebhookReque
   return patch;
 }
 
-export async function diff(_id: string, olds: WebhookOutputs & { __provider?: string }, news: WebhookInputs & { __provider?: string }): Promise<dynamic.DiffResult> {
+const FAILED = "disabled_due_to_failed_deliveries";
+
+/**
+ * A webhook Google disabled after failed deliveries receives nothing: never silently. Declared
+ * `enabled`, the update re-enables it (one call) and says why; with `state` omitted, every preview
+ * and up says so, with the one-line fix.
+ */
+function failedDeliveriesNotice(id: string, olds: WebhookOutputs, news: WebhookInputs): void {
+  if (olds.state !== FAILED || isUnknown(news.state)) return;
+  const cause = `Google disabled it (${FAILED}) after deliveries to ${olds.uri} kept failing`;
+  if (news.state === "enabled") {
+    warn(`gemini:Webhook ${id}: ${cause}; the program declares state "enabled", so this update re-enables it with one call. Make sure ${olds.uri} answers 2xx, or it will be disabled again.`);
+  } else if (news.state === undefined) {
+    warn(`gemini:Webhook ${id}: ${cause}, so it receives no events. Fix: make ${olds.uri} answer 2xx, then declare state: "enabled" and run \`pulumi up\`.`);
+  }
+}
+
+export async function diff(id: string, olds: WebhookOutputs & { __provider?: string }, news: WebhookInputs & { __provider?: string }): Promise<dynamic.DiffResult> {
+  failedDeliveriesNotice(id, olds, news);
   const unknown = ["uri", "subscribedEvents", "name", "state"].some((k) => isUnknown((news as unknown as Record<string, unknown>)[k]));
   const changed =
     unknown ||
@@ -198,6 +216,9 @@ export async function read(id: string, props: WebhookOutputs): Promise<dynamic.R
         `this resource). If a SecretRotation manages it, use that resource's \`secret\` (or currentSigningSecrets()); ` +
         `otherwise add a SecretRotation (or change its rotationKey) and run \`pulumi up\` to obtain a fresh secret.`,
     );
+  }
+  if (webhook.state === FAILED && props.state !== FAILED) {
+    warn(`gemini:Webhook ${id}: Google disabled it (${FAILED}) after deliveries to ${webhook.uri} kept failing; it receives no events until it is enabled again.`);
   }
   const desired: WebhookInputs = {
     uri: webhook.uri,

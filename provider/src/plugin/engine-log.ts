@@ -6,12 +6,16 @@ import * as grpc from "@grpc/grpc-js";
 import { AsyncLocalStorage } from "node:async_hooks";
 import * as engproto from "@pulumi/pulumi/proto/engine_pb";
 import * as engrpc from "@pulumi/pulumi/proto/engine_grpc_pb";
+import { scrub } from "./secret-values";
 
-/** The URN of the resource whose operation is running, so a warning is shown under it. */
-const currentUrn = new AsyncLocalStorage<string>();
+/**
+ * The operation running: its resource's URN, so a message is shown under it, and the texts of the
+ * secrets it received, so no message repeats one.
+ */
+const current = new AsyncLocalStorage<{ urn: string; secrets: readonly string[] }>();
 
-export function withUrn<T>(urn: string, fn: () => T): T {
-  return currentUrn.run(urn, fn);
+export function withRequest<T>(urn: string, secrets: readonly string[], fn: () => T): T {
+  return current.run({ urn, secrets }, fn);
 }
 
 export class EngineLog {
@@ -34,7 +38,8 @@ export class EngineLog {
     this.#log(engproto.LogSeverity.INFO, "info", message);
   }
 
-  #log(severity: engproto.LogSeverity, label: string, message: string): void {
+  #log(severity: engproto.LogSeverity, label: string, raw: string): void {
+    const message = scrub(raw, current.getStore()?.secrets ?? []);
     if (!this.client) {
       console.error(`${label}: ${message}`);
       return;
@@ -42,7 +47,7 @@ export class EngineLog {
     const req = new engproto.LogRequest();
     req.setSeverity(severity);
     req.setMessage(message);
-    req.setUrn(currentUrn.getStore() ?? "");
+    req.setUrn(current.getStore()?.urn ?? "");
     this.client.log(req, (err) => {
       if (err) console.error(`${label}: ${message}`);
     });

@@ -1,4 +1,7 @@
 /** The plugin's functions (`fn::invoke` in YAML, `getCurrentSigningSecrets` in the SDKs). */
+import { GET_WEBHOOK, GET_WEBHOOKS } from "../declarations";
+import { apiClient } from "../impl/context";
+import { findWebhooks, lookupWebhook } from "../impl/lookups";
 import { secretsToAccept } from "../secret-window";
 import type { Failure } from "./provider-config";
 import { GET_CURRENT_SIGNING_SECRETS } from "./schema";
@@ -12,9 +15,20 @@ const optionalString = (args: Props, key: string, failures: Failure[]): string |
   return undefined;
 };
 
-export function invokeFunction(token: string, args: Props): { outputs: Props; failures: Failure[] } {
+export async function invokeFunction(token: string, args: Props): Promise<{ outputs: Props; failures: Failure[] }> {
+  if (token === GET_WEBHOOK.token) {
+    if (typeof args.id !== "string" || args.id === "") return { outputs: {}, failures: [{ property: "id", reason: "id must be the webhook's id (a string)" }] };
+    return { outputs: { ...(await lookupWebhook(apiClient(), args.id)) }, failures: [] };
+  }
+  if (token === GET_WEBHOOKS.token) {
+    const failures: Failure[] = [];
+    const name = optionalString(args, "name", failures);
+    const uri = optionalString(args, "uri", failures);
+    if (failures.length) return { outputs: {}, failures };
+    return { outputs: { webhooks: await findWebhooks(apiClient(), { ...(name !== undefined ? { name } : {}), ...(uri !== undefined ? { uri } : {}) }) }, failures };
+  }
   if (token !== GET_CURRENT_SIGNING_SECRETS) {
-    throw new Error(`unknown function ${JSON.stringify(token)}; the gemini provider has ${GET_CURRENT_SIGNING_SECRETS}`);
+    throw new Error(`unknown function ${JSON.stringify(token)}; the gemini provider has ${[GET_CURRENT_SIGNING_SECRETS, GET_WEBHOOK.token, GET_WEBHOOKS.token].join(", ")}`);
   }
   const failures: Failure[] = [];
   const original = optionalString(args, "signingSecret", failures);

@@ -18,8 +18,15 @@ export const SECRET_ROTATION = ROTATION.token;
 export const GET_CURRENT_SIGNING_SECRETS = GET_SECRETS.token;
 
 /** A declared property as the schema states it (its TypeScript type is not the schema's business). */
-function schemaProperty({ type, items, description, secret, default: fallback }: Property): Record<string, unknown> {
-  return { type, ...(items ? { items } : {}), description, ...(secret ? { secret: true } : {}), ...(fallback !== undefined ? { default: fallback } : {}) };
+function schemaProperty({ type, $ref, items, description, secret, default: fallback }: Property): Record<string, unknown> {
+  return {
+    ...(type ? { type } : {}),
+    ...($ref ? { $ref } : {}),
+    ...(items ? { items } : {}),
+    description,
+    ...(secret ? { secret: true } : {}),
+    ...(fallback !== undefined ? { default: fallback } : {}),
+  };
 }
 
 const properties = (props: Record<string, Property>) => Object.fromEntries(Object.entries(props).map(([name, p]) => [name, schemaProperty(p)]));
@@ -35,7 +42,11 @@ function resource(decl: ResourceDeclaration) {
 }
 
 function fn(decl: FunctionDeclaration) {
-  return { description: decl.description, inputs: { properties: properties(decl.args) }, outputs: { properties: properties(decl.results), required: decl.requiredResults } };
+  return {
+    description: decl.description,
+    inputs: { properties: properties(decl.args), ...(decl.requiredArgs ? { required: decl.requiredArgs } : {}) },
+    outputs: { properties: properties(decl.results), required: decl.requiredResults },
+  };
 }
 
 const config = properties(CONFIG);

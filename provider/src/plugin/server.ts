@@ -11,7 +11,7 @@ import * as plugproto from "@pulumi/pulumi/proto/plugin_pb";
 import * as provproto from "@pulumi/pulumi/proto/provider_pb";
 import * as provrpc from "@pulumi/pulumi/proto/provider_grpc_pb";
 import { configure, setWarningSink } from "../impl/context";
-import { EngineLog, withUrn } from "./engine-log";
+import { EngineLog, withRequest } from "./engine-log";
 import { invokeFunction } from "./functions";
 import { CONFIG_KEYS, checkConfig, configSource, configureArgs, Failure } from "./provider-config";
 import { kindOf } from "./resources";
@@ -64,7 +64,7 @@ function unary<Req>(handler: (req: Req) => Promise<unknown> | unknown) {
   return (call: Call<Req>, callback: Callback) => {
     const urn = (call.request as { getUrn?: () => string | undefined }).getUrn?.() ?? "";
     const secrets = requestSecrets(call.request);
-    withUrn(urn, () => Promise.resolve().then(() => handler(call.request)))
+    withRequest(urn, secrets, () => Promise.resolve().then(() => handler(call.request)))
       .then(
         (res) => {
           scrubFailures(res, secrets);
@@ -213,9 +213,9 @@ export function providerService(version: string, log: EngineLog): grpc.UntypedSe
     ...infoHandlers(version),
     ...configHandlers(),
     ...resourceHandlers(),
-    invoke: unary((req: provproto.InvokeRequest) => {
-      // The results are returned as secrets whatever the arguments were (functions.ts).
-      const { outputs, failures } = invokeFunction(req.getTok(), unwrapProps(toJs(req.getArgs())).plain);
+    invoke: unary(async (req: provproto.InvokeRequest) => {
+      // getCurrentSigningSecrets returns secrets whatever the arguments were (functions.ts); lookups return none.
+      const { outputs, failures } = await invokeFunction(req.getTok(), unwrapProps(toJs(req.getArgs())).plain);
       const res = new provproto.InvokeResponse();
       res.setReturn(toStruct(outputs));
       res.setFailuresList(failuresOf(failures));
