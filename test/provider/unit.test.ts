@@ -8,6 +8,7 @@ import { startEmulator, RunningEmulator } from "gemini-webhooks-emulator";
 import { closeAllPools } from "gemini-webhooks-client";
 import { configure } from "../../provider/src/impl/context";
 import * as rotation from "../../provider/src/impl/rotation-provider";
+import { dueAt, dueSoon, durationMs } from "../../provider/src/impl/rotation-schedule";
 import { UNKNOWN } from "../../provider/src/impl/unknown";
 import * as webhook from "../../provider/src/impl/webhook-provider";
 import { resolveSettings } from "../../provider/src/settings";
@@ -127,4 +128,16 @@ describe("settings", () => {
     assert.equal(resolveSettings(undefined, { GOOGLE_GEMINI_BASE_URL: "https://proxy.example/gemini", GEMINI_BASE_URL: "https://old.example" }).baseUrl, "https://proxy.example/gemini/v1beta");
     assert.throws(() => resolveSettings(config({ "gemini:apiVersion": "V1" }), {}), /gemini:apiVersion must be one of v1beta, v1, got "V1"/);
   });
+});
+
+test("rotateAfter: the due time, and the rotation-due window (7 days, or 10 % of a shorter period)", () => {
+  assert.equal(durationMs("90d"), 90 * 86_400_000);
+  assert.equal(dueAt("2026-01-01T00:00:00.000Z", "12h"), "2026-01-01T12:00:00.000Z");
+  assert.equal(dueAt("2026-01-01T00:00:00.000Z", undefined), null);
+  const due = Date.parse("2026-04-01T00:00:00.000Z");
+  assert.equal(dueSoon(new Date(due).toISOString(), "90d", due - 6 * 86_400_000), true, "6 days before a 90-day rotation");
+  assert.equal(dueSoon(new Date(due).toISOString(), "90d", due - 8 * 86_400_000), false, "8 days before");
+  assert.equal(dueSoon(new Date(due).toISOString(), "30s", due - 2_000), true, "2 s before a 30-second rotation");
+  assert.equal(dueSoon(new Date(due).toISOString(), "30s", due - 10_000), false, "10 s before");
+  assert.equal(dueSoon(new Date(due).toISOString(), "30s", due + 1), false, "past due is not 'soon': it rotates");
 });
