@@ -80,15 +80,7 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: EmulatorContext):
     return { name, state: result.job.state, event_id: result.event_id };
   });
 
-  /** Puts a webhook into `disabled_due_to_failed_deliveries`, as 24 h of failed deliveries would. */
-  app.post("/emulator/v1/webhooks/:target", admin, async (request) => {
-    const target = (request.params as { target: string }).target;
-    const [id, verb] = target.split(":");
-    if (verb !== "failDeliveries") throw notFound(`Method ${JSON.stringify(verb ?? "")} not found; the admin API has webhooks/{id}:failDeliveries.`);
-    const row = ctx.deliveries.disableForFailedDeliveries(id);
-    if (!row) throw notFound(`Webhook ${JSON.stringify(id)} not found.`);
-    return { id: row.id, state: row.state };
-  });
+  registerWebhookAdmin(app, ctx, admin);
 
   /** Retires the dynamic-webhook signing key; the old one stays published for the grace period. */
   app.post("/emulator/v1/jwks::rotate", admin, async () => ({ kid: await ctx.deliveries.keys.rotate() }));
@@ -96,5 +88,17 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: EmulatorContext):
   app.get("/.well-known/jwks.json", { config: { access: "public" } }, async (_request, reply) => {
     reply.header("cache-control", "public, max-age=300");
     return ctx.deliveries.keys.jwks();
+  });
+}
+
+/** `webhooks/{id}:failDeliveries`: a webhook put into `disabled_due_to_failed_deliveries`, as 24 h of failed deliveries would. */
+function registerWebhookAdmin(app: FastifyInstance, ctx: EmulatorContext, admin: { config: { access: "admin" } }): void {
+  app.post("/emulator/v1/webhooks/:target", admin, async (request) => {
+    const target = (request.params as { target: string }).target;
+    const [id, verb] = target.split(":");
+    if (verb !== "failDeliveries") throw notFound(`Method ${JSON.stringify(verb ?? "")} not found; the admin API has webhooks/{id}:failDeliveries.`);
+    const row = ctx.deliveries.disableForFailedDeliveries(id);
+    if (!row) throw notFound(`Webhook ${JSON.stringify(id)} not found.`);
+    return { id: row.id, state: row.state };
   });
 }
