@@ -79,26 +79,6 @@ export const TYPES: Record<string, TypeDeclaration> = {
     },
     required: ["truncatedSecret"],
   },
-  [WEBHOOK_INFO]: {
-    name: "WebhookInfo",
-    description: "A webhook as the API reports it, for lookups: every field but a secret (the API never returns one).",
-    properties: {
-      id: str("The webhook's id."),
-      uri: str("Where deliveries are POSTed."),
-      subscribedEvents: { type: "array", items: { type: "string" }, ts: "string[]", description: "The events it receives." },
-      name: str("Display name in the API (empty when it has none)."),
-      state: str("`enabled`, `disabled` or `disabled_due_to_failed_deliveries`."),
-      signingSecrets: {
-        type: "array",
-        items: { $ref: `#/types/${SIGNING_SECRET_INFO}` },
-        ts: "SigningSecretInfo[]",
-        description: "The currently valid secrets as the API lists them (truncated), newest first.",
-      },
-      createTime: str("When the webhook was created (RFC 3339).", { ts: "string | null" }),
-      updateTime: str("When the webhook was last changed (RFC 3339).", { ts: "string | null" }),
-    },
-    required: ["id", "uri", "subscribedEvents", "name", "state", "signingSecrets"],
-  },
 };
 
 export const WEBHOOK: ResourceDeclaration = {
@@ -161,6 +141,23 @@ export const WEBHOOK: ResourceDeclaration = {
     updateTime: str("When the webhook was last changed (RFC 3339).", { ts: "string | null" }),
   },
   requiredOutputs: ["uri", "subscribedEvents", "name", "state", "adoptExisting", "signingSecrets"],
+};
+
+/** What the lookups return: a webhook's fields as the API reports them, described once with the resource. */
+TYPES[WEBHOOK_INFO] = {
+  name: "WebhookInfo",
+  description: "A webhook as the API reports it, for lookups: every field but a secret (the API never returns one).",
+  properties: {
+    id: str("The webhook's id."),
+    uri: str("Where deliveries are POSTed."),
+    subscribedEvents: { type: "array", items: { type: "string" }, ts: "string[]", description: "The events it receives." },
+    name: str("Display name in the API (empty when it has none)."),
+    state: WEBHOOK.outputs.state,
+    signingSecrets: WEBHOOK.outputs.signingSecrets,
+    createTime: WEBHOOK.outputs.createTime,
+    updateTime: WEBHOOK.outputs.updateTime,
+  },
+  required: ["id", "uri", "subscribedEvents", "name", "state", "signingSecrets"],
 };
 
 export const SECRET_ROTATION: ResourceDeclaration = {

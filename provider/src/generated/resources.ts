@@ -26,7 +26,7 @@ export interface WebhookInfo {
   subscribedEvents: string[];
   /** Display name in the API (empty when it has none). */
   name: string;
-  /** `enabled`, `disabled` or `disabled_due_to_failed_deliveries`. */
+  /** The live state: `enabled`, `disabled` or `disabled_due_to_failed_deliveries`. */
   state: string;
   /** The currently valid secrets as the API lists them (truncated), newest first. */
   signingSecrets: SigningSecretInfo[];
