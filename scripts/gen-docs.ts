@@ -4,7 +4,6 @@
  * secret, and its description. The schema is the source; `test/provider/one-declaration.test.ts` keeps
  * the page equal to what this prints.
  */
-import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { schema } from "pulumi-gemini-webhooks/plugin/schema";
 import { REPO_ROOT } from "./paths";
@@ -56,9 +55,4 @@ export function referencePage(current: string): string {
   const head = start < 0 ? current.trimEnd() + "\n\n" : current.slice(0, start);
   const tail = end < 0 ? "\n" : current.slice(end + END.length);
   return head + referenceMarkdown() + tail;
-}
-
-if (require.main === module) {
-  writeFileSync(REFERENCE_FILE, referencePage(readFileSync(REFERENCE_FILE, "utf8")));
-  console.log(`wrote ${REFERENCE_FILE}`);
 }

@@ -19,7 +19,7 @@ import { GO_MODULE, schemaJson } from "pulumi-gemini-webhooks/plugin/schema";
 import { PLATFORMS, PLUGIN_FILES, PLUGIN_VERSION, pluginTarball } from "./bundle-plugin";
 import { pulumiBinDir } from "./engine";
 import { CACHE_DIR, REPO_ROOT } from "./paths";
-import { pythonVenv } from "./python-venv";
+import { PYTHON_PULUMI_VERSION, pythonVenv } from "./python-venv";
 import { SDKS_DIR } from "./gen-sdks";
 
 export const RELEASE_DIR = join(REPO_ROOT, "dist", "release");
@@ -109,7 +109,7 @@ async function checkPython(version: string): Promise<void> {
     const sdist = built.find((f) => f.endsWith(".tar.gz"));
     if (!wheel || !sdist || !wheel.includes(version) || !sdist.includes(version)) throw new Error(`python -m build wrote ${built.join(", ")}`);
     // A fresh virtualenv: the wheel alone, with Pulumi's SDK seen through a .pth (installed once, cached).
-    const pulumiPython = await pythonVenv(["pulumi==3.272.0"]);
+    const pulumiPython = await pythonVenv([`pulumi==${PYTHON_PULUMI_VERSION}`]);
     const sitePackages = run(pulumiPython, ["-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"]).trim();
     const fresh = mkdtempSync(join(tmpdir(), "gemini-release-venv-"));
     run("python3", ["-m", "venv", fresh]);

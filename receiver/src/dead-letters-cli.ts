@@ -3,6 +3,7 @@
  * dead-letter stream, with the server's environment (REDIS_URL, REDIS_KEY_PREFIX).
  */
 import { hostname, userInfo } from "node:os";
+import { parseArgs } from "node:util";
 import Redis from "ioredis";
 import { ConfigError, loadRedisConfig } from "./config";
 import { DeadLetter, DeadLetterStore } from "./dead-letters";
@@ -18,30 +19,27 @@ export const DEAD_LETTERS_HELP = `Usage: gemini-webhooks-receiver dead-letters <
 Uses the server's environment: REDIS_URL, REDIS_KEY_PREFIX.
 `;
 
+const OPTIONS = {
+  list: { limit: { type: "string" }, json: { type: "boolean" } },
+  show: { json: { type: "boolean" } },
+  replay: { all: { type: "boolean" }, by: { type: "string" } },
+  drop: { all: { type: "boolean" } },
+} as const;
+type Command = keyof typeof OPTIONS;
+
 interface Args {
   positional: string[];
-  flags: Map<string, string | true>;
+  flags: { limit?: string; json?: boolean; all?: boolean; by?: string };
 }
 
-function parseArgs(argv: string[], valued: string[]): Args {
-  const positional: string[] = [];
-  const flags = new Map<string, string | true>();
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (!arg.startsWith("--")) {
-      positional.push(arg);
-      continue;
-    }
-    const [name, inline] = arg.slice(2).split("=", 2);
-    if (valued.includes(name)) {
-      const value = inline ?? argv[++i];
-      if (value === undefined) throw new ConfigError(`--${name} needs a value`);
-      flags.set(name, value);
-    } else {
-      flags.set(name, true);
-    }
+/** The command's options (node:util's parser), a mistake named as a configuration error. */
+function parse(command: Command, argv: string[]): Args {
+  try {
+    const { values, positionals } = parseArgs({ args: argv, options: OPTIONS[command], allowPositionals: true, strict: true });
+    return { positional: positionals, flags: values as Args["flags"] };
+  } catch (err) {
+    throw new ConfigError(`dead-letters ${command}: ${(err as Error).message}`);
   }
-  return { positional, flags };
 }
 
 /** host:port of a Redis URL, for messages (never its password). */
@@ -53,11 +51,8 @@ function where(url: string): string {
 export async function deadLettersCommand(argv: string[], out: (line: string) => void = (l) => process.stdout.write(l + "\n")): Promise<void> {
   const [command, ...rest] = argv;
   if (!command || command === "--help" || command === "-h") return out(DEAD_LETTERS_HELP.trimEnd());
-  const known: Record<string, string[]> = { list: ["limit"], show: [], replay: ["by"], drop: [] };
-  if (!(command in known)) throw new ConfigError(`unknown dead-letters command ${JSON.stringify(command)}; one of ${Object.keys(known).join(", ")}`);
-  const args = parseArgs(rest, known[command]);
-  const allowed = new Set([...known[command], "json", "all"]);
-  for (const flag of args.flags.keys()) if (!allowed.has(flag)) throw new ConfigError(`dead-letters ${command}: unknown option --${flag}`);
+  if (!(command in OPTIONS)) throw new ConfigError(`unknown dead-letters command ${JSON.stringify(command)}; one of ${Object.keys(OPTIONS).join(", ")}`);
+  const args = parse(command as Command, rest);
 
   const { redisUrl, redisKeyPrefix } = loadRedisConfig();
   const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null, connectTimeout: 5_000 });
@@ -75,7 +70,7 @@ export async function deadLettersCommand(argv: string[], out: (line: string) => 
 }
 
 function target(args: Args, command: string): string | "all" {
-  if (args.flags.get("all") === true) {
+  if (args.flags.all) {
     if (args.positional.length) throw new ConfigError(`dead-letters ${command}: give an id or --all, not both`);
     return "all";
   }
@@ -84,9 +79,9 @@ function target(args: Args, command: string): string | "all" {
 }
 
 async function run(store: DeadLetterStore, command: string, args: Args, out: (line: string) => void): Promise<void> {
-  const json = args.flags.get("json") === true;
+  const json = args.flags.json === true;
   if (command === "list") {
-    const raw = args.flags.get("limit");
+    const raw = args.flags.limit;
     const limit = raw === undefined ? 20 : Number(raw);
     if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw new ConfigError(`--limit must be an integer from 1 to 10000, got ${JSON.stringify(raw)}`);
     const [letters, { stored, trimmed }] = await Promise.all([store.list(limit), store.count()]);
@@ -103,7 +98,7 @@ async function run(store: DeadLetterStore, command: string, args: Args, out: (li
     return out(JSON.stringify(letter, null, 2));
   }
   if (command === "replay") {
-    const by = String(args.flags.get("by") ?? `${safeUser()}@${hostname()}`).slice(0, 200);
+    const by = String(args.flags.by ?? `${safeUser()}@${hostname()}`).slice(0, 200);
     if (id === "all") return out(`replayed ${await store.replayAll(by)} dead letters`);
     const entry = await store.replay(id, by);
     if (!entry) throw new ConfigError(`no dead letter ${id}`);

@@ -6,7 +6,7 @@
  */
 import type Redis from "ioredis";
 import type { ReceivedEvent } from "./event";
-import { streamKeys } from "./stream-queue";
+import { field, streamKeys } from "./stream-queue";
 
 export interface DeadLetter {
   /** The dead-letter entry's id (what `show`, `replay` and `drop` take). */
@@ -110,10 +110,7 @@ export class DeadLetterStore {
 }
 
 function parse(id: string, fields: string[]): DeadLetter {
-  const get = (name: string) => {
-    for (let i = 0; i < fields.length - 1; i += 2) if (fields[i] === name) return fields[i + 1];
-    return undefined;
-  };
+  const get = (name: string) => field(fields, name);
   let event: ReceivedEvent | undefined;
   try {
     event = JSON.parse(get("event") ?? "") as ReceivedEvent;

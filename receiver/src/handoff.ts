@@ -84,11 +84,6 @@ export class MemoryHandoff implements Handoff {
     return 0;
   }
 
-  /** Resolves once every accepted event has been handled (tests). */
-  drain(): Promise<number> {
-    return this.#queue.drain();
-  }
-
   async close(timeoutMs = Infinity): Promise<number> {
     const left = await this.#queue.drain(timeoutMs);
     await this.dedup.close();

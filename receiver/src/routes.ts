@@ -11,7 +11,7 @@ import type { Handoff } from "./handoff";
 import type { ReceiverMetrics } from "./metrics";
 import type { RefusalLog } from "./refusal-log";
 import type { SigningKeys } from "./signing-keys";
-import { endSpan, startReceiveSpan, startStep, traceparentOf } from "./tracing";
+import { endSpan, Span, startReceiveSpan, startStep, traceparentOf } from "./tracing";
 import { verifyDynamicDelivery } from "./verify-dynamic";
 import { verifyStaticDelivery } from "./verify-static";
 
@@ -39,14 +39,10 @@ export function registerWebhookRoutes(app: FastifyInstance, deps: RouteDeps): vo
   app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, request, reply) => {
     const kind: Kind = request.url.includes("/dynamic") ? "dynamic" : "static";
     if (error.statusCode === 413 || error.code === "FST_ERR_CTP_BODY_TOO_LARGE") {
-      deps.metrics.count("too_large", kind);
-      deps.refusals.refused({ reason: "too_large", kind, status: 413, remote: request.ip, webhookId: headerId(request) });
-      return reply.code(413).send({ error: "too_large" });
+      return refuse(deps, kind, request, reply, { reason: "too_large", status: 413, body: { error: "too_large" } });
     }
     if (error.statusCode && error.statusCode < 500) {
-      deps.metrics.count("malformed", kind);
-      deps.refusals.refused({ reason: "malformed", kind, status: 400, remote: request.ip, webhookId: headerId(request) });
-      return reply.code(400).send({ error: "malformed" });
+      return refuse(deps, kind, request, reply, { reason: "malformed", status: 400, body: { error: "malformed" } });
     }
     request.log.error({ err: { message: error.message, code: error.code } }, "receiver error");
     return reply.code(500).send({ error: "internal" });
@@ -87,17 +83,28 @@ export function registerProbes(app: FastifyInstance, deps: Pick<RouteDeps, "hand
   app.get("/livez", async () => ({ status: "ok" }));
 }
 
+interface Refused {
+  reason: Exclude<Parameters<ReceiverMetrics["count"]>[0], "verified" | "duplicate">;
+  status: number;
+  body: object;
+  detail?: string;
+  retryAfter?: string;
+  span?: Span;
+}
+
+/** A refused delivery: counted, logged (rate-limited), its span ended as an error, answered. */
+function refuse(deps: RouteDeps, kind: Kind, request: FastifyRequest, reply: FastifyReply, r: Refused) {
+  deps.metrics.count(r.reason, kind);
+  deps.refusals.refused({ reason: r.reason, kind, status: r.status, remote: request.ip, webhookId: headerId(request), detail: r.detail });
+  if (r.span) endSpan(r.span, r.reason, true);
+  if (r.retryAfter) reply.header("retry-after", r.retryAfter);
+  return reply.code(r.status).send(r.body);
+}
+
 async function accept(deps: RouteDeps, kind: Kind, request: FastifyRequest, reply: FastifyReply, verify: Verify) {
   const { metrics, handoff } = deps;
   const span = startReceiveSpan(kind);
-  const refuse = (reason: Exclude<Parameters<ReceiverMetrics["count"]>[0], "verified" | "duplicate">, status: number, body: object, detail?: string, retryAfter?: string) => {
-    metrics.count(reason, kind);
-    deps.refusals.refused({ reason, kind, status, remote: request.ip, webhookId: headerId(request), detail });
-    endSpan(span, reason, true);
-    if (retryAfter) reply.header("retry-after", retryAfter);
-    return reply.code(status).send(body);
-  };
-  if (deps.draining()) return refuse("shutting_down", 503, { error: "shutting_down" }, undefined, "5");
+  if (deps.draining()) return refuse(deps, kind, request, reply, { reason: "shutting_down", status: 503, body: { error: "shutting_down" }, retryAfter: "5", span });
 
   const verifySpan = startStep(span, "verify");
   let verified: { webhookId: string; dedupKeys: string[]; envelope: Record<string, unknown> };
@@ -107,8 +114,9 @@ async function accept(deps: RouteDeps, kind: Kind, request: FastifyRequest, repl
   } catch (err) {
     if (!(err instanceof WebhookVerificationError)) throw err;
     endSpan(verifySpan, err.reason, true);
-    if (err.reason === "jwks_unavailable") return refuse(err.reason, 503, { error: err.reason, detail: err.detail }, err.detail, "10");
-    return refuse(err.reason, err.reason === "malformed" ? 400 : 401, { error: err.reason, detail: err.detail }, err.detail);
+    const body = { error: err.reason, detail: err.detail };
+    if (err.reason === "jwks_unavailable") return refuse(deps, kind, request, reply, { reason: err.reason, status: 503, body, detail: err.detail, retryAfter: "10", span });
+    return refuse(deps, kind, request, reply, { reason: err.reason, status: err.reason === "malformed" ? 400 : 401, body, detail: err.detail, span });
   }
   const { webhookId, dedupKeys, envelope } = verified;
   if (span.isRecording()) span.setAttributes({ "gemini_webhook.id": webhookId, "gemini_webhook.type": String(envelope.type) });
@@ -128,11 +136,11 @@ async function accept(deps: RouteDeps, kind: Kind, request: FastifyRequest, repl
     endSpan(acceptSpan, result);
   } catch (err) {
     endSpan(acceptSpan, "unavailable", true);
-    return refuse("unavailable", 503, { error: "unavailable" }, (err as Error).message.slice(0, 100), "5");
+    return refuse(deps, kind, request, reply, { reason: "unavailable", status: 503, body: { error: "unavailable" }, detail: (err as Error).message.slice(0, 100), retryAfter: "5", span });
   }
   if (result === "full") {
     endSpan(acceptSpan, "full", true);
-    return refuse("unavailable", 503, { error: "busy" }, "queue full", "30");
+    return refuse(deps, kind, request, reply, { reason: "unavailable", status: 503, body: { error: "busy" }, detail: "queue full", retryAfter: "30", span });
   }
   metrics.count(result === "duplicate" ? "duplicate" : "verified", kind);
   endSpan(span, result === "duplicate" ? "duplicate" : "accepted");

@@ -16,6 +16,7 @@
  */
 import { randomBytes } from "node:crypto";
 import type Redis from "ioredis";
+import { within } from "./wait";
 
 export interface StreamQueueOptions {
   /** Key prefix (default `gemini-webhooks:`): `<prefix>events`, `<prefix>dead-letter`, `<prefix>seen:<id>`. */
@@ -203,14 +204,7 @@ export class StreamQueue {
     this.#wakeSlotWaiters();
     this.#reader?.disconnect(); // ends a blocking read at once
     await Promise.allSettled(this.#loops);
-    if (this.#active > 0) {
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([
-        new Promise<void>((resolve) => this.#idle.push(resolve)),
-        ...(Number.isFinite(timeoutMs) ? [new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))] : []),
-      ]);
-      clearTimeout(timer);
-    }
+    if (this.#active > 0) await within(new Promise<void>((resolve) => this.#idle.push(resolve)), timeoutMs);
     const unfinished = this.#active;
     if (unfinished > 0) this.#abandoned = true;
     await this.#acks?.done.catch(() => undefined); // the last acknowledgements reach Redis before it is closed
@@ -349,7 +343,7 @@ export class StreamQueue {
 }
 
 /** A field of a stream entry (`[name, value, name, value, …]`). */
-function field(fields: Fields | null, name: string): string | undefined {
+export function field(fields: Fields | null, name: string): string | undefined {
   if (!fields) return undefined;
   for (let i = 0; i < fields.length - 1; i += 2) if (fields[i] === name) return fields[i + 1];
   return undefined;

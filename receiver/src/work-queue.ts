@@ -3,6 +3,8 @@
  * answer never waits for processing. Bounded: when full, `push` refuses and the delivery is
  * answered 503, so the sender retries later instead of the receiver running out of memory.
  */
+import { within } from "./wait";
+
 export class WorkQueue<T> {
   readonly #items: T[] = [];
   #active = 0;
@@ -29,14 +31,7 @@ export class WorkQueue<T> {
 
   /** Resolves once every queued item has been processed, or after `timeoutMs`; with how many were left. */
   async drain(timeoutMs = Infinity): Promise<number> {
-    if (this.size > 0) {
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([
-        new Promise<void>((resolve) => this.#drainWaiters.push(resolve)),
-        ...(Number.isFinite(timeoutMs) ? [new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))] : []),
-      ]);
-      clearTimeout(timer);
-    }
+    if (this.size > 0) await within(new Promise<void>((resolve) => this.#drainWaiters.push(resolve)), timeoutMs);
     return this.size;
   }
 
