@@ -5,6 +5,7 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { ConfigError } from "./errors";
+import type { HostPort, RedisConfig, RedisTopology } from "./redis";
 import { decodeSecrets, parseSecrets } from "./verify-static";
 
 export { ConfigError } from "./errors";
@@ -42,9 +43,8 @@ export interface ReceiverConfig {
     /** A cached key set older than this is refetched before it is used again. */
     jwksMaxAgeMs: number;
   };
-  redisUrl?: string;
-  /** Namespace of every Redis key and stream, so several environments can share one Redis. */
-  redisKeyPrefix: string;
+  /** Durable mode's Redis (REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES); absent: in memory. */
+  redis?: RedisConfig;
   /** When set, `/metrics` is served on its own listener (and the webhook port answers 404 for it). */
   metrics?: { port: number; host: string };
   maxBodyBytes: number;
@@ -67,7 +67,19 @@ export const VARIABLES: readonly { name: string; fallback: string; doc: string }
   { name: "JWT_MAX_TOKEN_AGE_SECONDS", fallback: "600", doc: "refuse tokens issued longer ago" },
   { name: "JWT_MAX_LIFETIME_SECONDS", fallback: "3600", doc: "refuse tokens living longer (exp - iat)" },
   { name: "REDIS_URL", fallback: "", doc: "durable mode: dedup and a Redis stream shared by every replica (without it: in memory, development only)" },
+  { name: "REDIS_SENTINELS", fallback: "", doc: "or Sentinel: host:port,… of the sentinels (with REDIS_SENTINEL_NAME); failovers are followed" },
+  { name: "REDIS_SENTINEL_NAME", fallback: "", doc: "Sentinel: the name of the master the sentinels monitor" },
+  { name: "REDIS_SENTINEL_USERNAME", fallback: "", doc: "Sentinel: the sentinels' ACL user" },
+  { name: "REDIS_SENTINEL_PASSWORD", fallback: "", doc: "Sentinel: the sentinels' password" },
+  { name: "REDIS_CLUSTER_NODES", fallback: "", doc: "or Cluster: host:port,… of some of its nodes (the others are discovered)" },
+  { name: "REDIS_USERNAME", fallback: "", doc: "the data nodes' ACL user (or in REDIS_URL)" },
+  { name: "REDIS_PASSWORD", fallback: "", doc: "the data nodes' password (or in REDIS_URL)" },
+  { name: "REDIS_TLS", fallback: "false", doc: "Sentinel and Cluster: TLS to the nodes and the sentinels (REDIS_URL says rediss:)" },
   { name: "REDIS_KEY_PREFIX", fallback: "gemini-webhooks:", doc: "namespace of every Redis key and stream (one per environment)" },
+  { name: "REDIS_STREAM_PARTITIONS", fallback: "1", doc: "streams the events are spread over by webhook id, one hash tag each (a Cluster spreads them over its masters); change it with an empty backlog" },
+  { name: "REDIS_WAIT_REPLICAS", fallback: "0", doc: "answer 2xx only once this many replicas hold the event (WAIT), else 503 and the sender retries" },
+  { name: "REDIS_WAIT_TIMEOUT_MS", fallback: "1000", doc: "how long an answer waits for REDIS_WAIT_REPLICAS" },
+  { name: "REDIS_FAILOVER_WAIT_MS", fallback: "5000", doc: "an accept meeting Redis down (a failover, a blip) waits this long for it before answering 503" },
   { name: "HANDLER_MODULE", fallback: "", doc: "a module exporting async handle(event, meta) (default: log each event)" },
   { name: "HANDLER_CONCURRENCY", fallback: "8", doc: "handlers running at once in this process" },
   { name: "HANDLER_TIMEOUT_MS", fallback: "30000", doc: "a handler run past this is a failed attempt (reason timeout); meta.signal is aborted" },
@@ -224,25 +236,86 @@ function handlingFrom(env: NodeJS.ProcessEnv) {
   };
 }
 
-function redisFrom(env: NodeJS.ProcessEnv): Pick<ReceiverConfig, "redisUrl" | "redisKeyPrefix"> {
-  const redisKeyPrefix = env.REDIS_KEY_PREFIX ?? "gemini-webhooks:";
-  if (!/^[\x21-\x7e]{1,128}$/.test(redisKeyPrefix)) throw new ConfigError("REDIS_KEY_PREFIX must be 1-128 printable characters without spaces");
-  const redisUrl = url(env, "REDIS_URL", ["redis:", "rediss:"]);
-  return { ...(redisUrl ? { redisUrl } : {}), redisKeyPrefix };
+/** `host:port,…` (IPv6 as `[::1]:6379`), each entry checked and named by its position. */
+function hostPorts(env: NodeJS.ProcessEnv, name: string): HostPort[] {
+  const entries = (env[name] ?? "").split(/[\s,]+/).filter(Boolean);
+  return entries.map((entry, i) => {
+    const match = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(entry);
+    const port = Number(match?.[2]);
+    if (!match || port < 1 || port > 65535) throw new ConfigError(`${name}: entry #${i + 1} ${JSON.stringify(entry.slice(0, 80))} is not host:port`);
+    return { host: match[1].replace(/^\[|\]$/g, ""), port };
+  });
+}
+
+function topologyFrom(env: NodeJS.ProcessEnv): RedisTopology | undefined {
+  const url_ = url(env, "REDIS_URL", ["redis:", "rediss:"]);
+  const sentinels = hostPorts(env, "REDIS_SENTINELS");
+  const nodes = hostPorts(env, "REDIS_CLUSTER_NODES");
+  const given = [url_ && "REDIS_URL", sentinels.length && "REDIS_SENTINELS", nodes.length && "REDIS_CLUSTER_NODES"].filter(Boolean);
+  if (given.length > 1) throw new ConfigError(`${given.join(" and ")} exclude each other: set one (a server, Sentinel or a Cluster)`);
+  const name = env.REDIS_SENTINEL_NAME?.trim();
+  if (sentinels.length && !name) throw new ConfigError("REDIS_SENTINELS needs REDIS_SENTINEL_NAME: the name of the master the sentinels monitor (sentinel monitor <name> …)");
+  for (const only of ["REDIS_SENTINEL_NAME", "REDIS_SENTINEL_USERNAME", "REDIS_SENTINEL_PASSWORD"]) {
+    if (env[only]?.trim() && !sentinels.length) throw new ConfigError(`${only} is set without REDIS_SENTINELS`);
+  }
+  if (url_) return { kind: "single", url: url_ };
+  if (sentinels.length) {
+    const username = env.REDIS_SENTINEL_USERNAME?.trim();
+    const password = env.REDIS_SENTINEL_PASSWORD;
+    return { kind: "sentinel", sentinels, name: name!, ...(username ? { sentinelUsername: username } : {}), ...(password ? { sentinelPassword: password } : {}) };
+  }
+  if (nodes.length) return { kind: "cluster", nodes };
+  return undefined;
+}
+
+function redisFrom(env: NodeJS.ProcessEnv): RedisConfig | undefined {
+  const keyPrefix = env.REDIS_KEY_PREFIX ?? "gemini-webhooks:";
+  if (!/^[\x21-\x7a|~]{1,128}$/.test(keyPrefix)) throw new ConfigError("REDIS_KEY_PREFIX must be 1-128 printable characters without spaces or braces (braces would change the keys' Cluster hash tag)");
+  const topology = topologyFrom(env);
+  const username = env.REDIS_USERNAME?.trim();
+  const password = env.REDIS_PASSWORD;
+  const tls = boolean(env, "REDIS_TLS", false);
+  if (!topology) {
+    const stray = VARIABLES.map((v) => v.name).filter((n) => n.startsWith("REDIS_") && n !== "REDIS_KEY_PREFIX" && env[n]?.trim());
+    if (stray.length) throw new ConfigError(`${stray[0]} is set but no Redis is: set REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES (without them the receiver runs in memory)`);
+    return undefined;
+  }
+  if (topology.kind === "single") {
+    const parsed = new URL(topology.url);
+    if (password && parsed.password) throw new ConfigError("REDIS_PASSWORD and a password in REDIS_URL: set one");
+    if (tls) throw new ConfigError("REDIS_TLS applies to REDIS_SENTINELS and REDIS_CLUSTER_NODES; with REDIS_URL, use the rediss: scheme");
+  }
+  const waitReplicas = integer(env, "REDIS_WAIT_REPLICAS", 0, 0, 16);
+  return {
+    topology,
+    ...(username ? { username } : {}),
+    ...(password ? { password } : {}),
+    tls,
+    keyPrefix,
+    partitions: integer(env, "REDIS_STREAM_PARTITIONS", 1, 1, 256),
+    waitReplicas,
+    waitTimeoutMs: integer(env, "REDIS_WAIT_TIMEOUT_MS", 1_000, 1, 60_000),
+    failoverWaitMs: integer(env, "REDIS_FAILOVER_WAIT_MS", 5_000, 0, 60_000),
+  };
 }
 
 /** What the operator commands (`dead-letters …`) need: the same variables as the server, secrets not required. */
-export function loadRedisConfig(env: NodeJS.ProcessEnv = process.env): { redisUrl: string; redisKeyPrefix: string } {
+export function loadRedisConfig(env: NodeJS.ProcessEnv = process.env): RedisConfig {
   refuseUnknown(env);
-  const { redisUrl, redisKeyPrefix } = redisFrom(env);
-  if (!redisUrl) throw new ConfigError("REDIS_URL is not set: dead letters exist in durable mode only; run this with the server's environment");
-  return { redisUrl, redisKeyPrefix };
+  const redis = redisFrom(env);
+  if (!redis) throw new ConfigError("no Redis is set (REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES): dead letters exist in durable mode only; run this with the server's environment");
+  return redis;
 }
 
 /** The help text's list of variables, from VARIABLES. */
 export function variablesHelp(): string {
   const width = Math.max(...VARIABLES.map((v) => v.name.length)) + 2;
   return VARIABLES.map((v) => `  ${v.name.padEnd(width)}${v.doc}${v.fallback ? ` (${v.fallback})` : ""}`).join("\n");
+}
+
+function redisConfig(env: NodeJS.ProcessEnv): Pick<ReceiverConfig, "redis"> {
+  const redis = redisFrom(env);
+  return redis ? { redis } : {};
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): ReceiverConfig {
@@ -270,7 +343,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ReceiverConfig
     ...handlingFrom(env),
     toleranceSeconds: integer(env, "WEBHOOK_TIMESTAMP_TOLERANCE_SECONDS", 300, 1, 3600),
     jwt,
-    ...redisFrom(env),
+    ...redisConfig(env),
     ...(metricsPort !== undefined ? { metrics: { port: metricsPort, host: env.METRICS_HOST?.trim() || "0.0.0.0" } } : {}),
     maxBodyBytes: integer(env, "MAX_BODY_BYTES", 1024 * 1024, 1024, 64 * 1024 * 1024),
     logLevel,

@@ -4,9 +4,9 @@
  */
 import { hostname, userInfo } from "node:os";
 import { parseArgs } from "node:util";
-import Redis from "ioredis";
 import { ConfigError, loadRedisConfig } from "./config";
 import { DeadLetter, DeadLetterStore } from "./dead-letters";
+import { createRedis, describeTopology } from "./redis";
 
 export const DEAD_LETTERS_HELP = `Usage: gemini-webhooks-receiver dead-letters <command>
 
@@ -16,7 +16,8 @@ export const DEAD_LETTERS_HELP = `Usage: gemini-webhooks-receiver dead-letters <
                                   who replayed and when are recorded in the new entry
   drop <id> | --all               delete
 
-Uses the server's environment: REDIS_URL, REDIS_KEY_PREFIX.
+Uses the server's environment: REDIS_URL (or REDIS_SENTINELS, REDIS_CLUSTER_NODES and their
+settings), REDIS_KEY_PREFIX, REDIS_STREAM_PARTITIONS.
 `;
 
 const OPTIONS = {
@@ -42,28 +43,22 @@ function parse(command: Command, argv: string[]): Args {
   }
 }
 
-/** host:port of a Redis URL, for messages (never its password). */
-function where(url: string): string {
-  const parsed = new URL(url);
-  return `${parsed.hostname}:${parsed.port || 6379}`;
-}
-
 export async function deadLettersCommand(argv: string[], out: (line: string) => void = (l) => process.stdout.write(l + "\n")): Promise<void> {
   const [command, ...rest] = argv;
   if (!command || command === "--help" || command === "-h") return out(DEAD_LETTERS_HELP.trimEnd());
   if (!(command in OPTIONS)) throw new ConfigError(`unknown dead-letters command ${JSON.stringify(command)}; one of ${Object.keys(OPTIONS).join(", ")}`);
   const args = parse(command as Command, rest);
 
-  const { redisUrl, redisKeyPrefix } = loadRedisConfig();
-  const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null, connectTimeout: 5_000 });
+  const config = loadRedisConfig();
+  const redis = createRedis(config, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null, connectTimeout: 5_000 });
   redis.on("error", () => undefined);
   try {
     await redis.connect();
   } catch (err) {
-    throw new Error(`cannot reach Redis at ${where(redisUrl)} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    throw new Error(`cannot reach Redis at ${describeTopology(config.topology)} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
   }
   try {
-    await run(new DeadLetterStore(redis, redisKeyPrefix), command, args, out);
+    await run(new DeadLetterStore(redis, config.keyPrefix, config.partitions), command, args, out);
   } finally {
     redis.disconnect();
   }

@@ -4,12 +4,13 @@
  * who replayed it and when recorded in the entry) and drop. Each replay is one atomic script: an
  * entry is never both replayed and still dead, nor replayed twice.
  */
-import type Redis from "ioredis";
 import type { ReceivedEvent } from "./event";
-import { field, streamKeys } from "./stream-queue";
+import { PartitionKeys, partitionKeys } from "./partitions";
+import type { RedisClient } from "./redis";
+import { field } from "./stream-queue";
 
 export interface DeadLetter {
-  /** The dead-letter entry's id (what `show`, `replay` and `drop` take). */
+  /** The dead letter's id (what `show`, `replay` and `drop` take): the entry id, `p<partition>/` before it with several partitions. */
   id: string;
   webhookId?: string;
   type?: string;
@@ -38,75 +39,101 @@ local id = redis.call('XADD', KEYS[2], '*', 'event', event, 'replayed_by', ARGV[
 redis.call('XDEL', KEYS[1], ARGV[1])
 return id`;
 
-const ENTRY_ID = /^\d{1,20}-\d{1,20}$/;
+const ID = /^(?:p(\d{1,3})\/)?(\d{1,20}-\d{1,20})$/;
+
+type Replaying = RedisClient & { geminiReplay(dlq: string, events: string, id: string, by: string): Promise<string | null> };
 
 export class DeadLetterStore {
-  readonly stream: string;
-  readonly events: string;
-  readonly trimmedKey: string;
+  readonly partitions: readonly PartitionKeys[];
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     prefix = "gemini-webhooks:",
+    partitions = 1,
   ) {
-    const keys = streamKeys(prefix);
-    this.stream = keys.deadLetter;
-    this.events = keys.events;
-    this.trimmedKey = keys.trimmed;
-    if (!(redis as Redis & { geminiReplay?: unknown }).geminiReplay) redis.defineCommand("geminiReplay", { numberOfKeys: 2, lua: REPLAY });
+    this.partitions = partitionKeys(prefix, partitions);
+    if (!(redis as { geminiReplay?: unknown }).geminiReplay) redis.defineCommand("geminiReplay", { numberOfKeys: 2, lua: REPLAY });
   }
 
-  /** Validates an id given on the command line, naming it when it is not a stream entry id. */
-  static checkId(id: string): string {
-    if (!ENTRY_ID.test(id)) throw new TypeError(`${JSON.stringify(id.slice(0, 40))} is not a dead-letter id (they look like 1764430000000-0; see \`dead-letters list\`)`);
-    return id;
+  /** The id an operator sees for an entry of a partition's dead-letter stream. */
+  #idOf(partition: PartitionKeys, entry: string): string {
+    return this.partitions.length === 1 ? entry : `p${partition.index}/${entry}`;
+  }
+
+  /** Reads an id given on the command line: its partition and entry, named when it is not one. */
+  locate(id: string): { partition: PartitionKeys; entry: string } {
+    const match = ID.exec(id);
+    const several = this.partitions.length > 1;
+    const partition = match && (several ? (match[1] === undefined ? undefined : this.partitions[Number(match[1])]) : match[1] === undefined ? this.partitions[0] : undefined);
+    if (!match || !partition) {
+      const shape = several ? "p0/1764430000000-0" : "1764430000000-0";
+      throw new TypeError(`${JSON.stringify(id.slice(0, 40))} is not a dead-letter id (they look like ${shape}; see \`dead-letters list\`)`);
+    }
+    return { partition, entry: match[2] };
   }
 
   async count(): Promise<{ stored: number; trimmed: number }> {
-    const [stored, trimmed] = await Promise.all([this.redis.xlen(this.stream), this.redis.get(this.trimmedKey)]);
-    return { stored, trimmed: Number(trimmed ?? 0) };
+    const counts = await Promise.all(this.partitions.map(async (p) => [await this.redis.xlen(p.deadLetter), Number((await this.redis.get(p.trimmed)) ?? 0)]));
+    return counts.reduce((sum, [stored, trimmed]) => ({ stored: sum.stored + stored, trimmed: sum.trimmed + trimmed }), { stored: 0, trimmed: 0 });
   }
 
-  /** The newest `limit` dead letters, newest first. */
+  /** The newest `limit` dead letters over every partition, newest first. */
   async list(limit = 20): Promise<DeadLetter[]> {
-    const rows = (await this.redis.xrevrange(this.stream, "+", "-", "COUNT", limit)) as [string, string[]][];
-    return rows.map(([id, fields]) => parse(id, fields));
+    const perPartition = await Promise.all(
+      this.partitions.map(async (p) => {
+        const rows = (await this.redis.xrevrange(p.deadLetter, "+", "-", "COUNT", limit)) as [string, string[]][];
+        return rows.map(([entry, fields]) => ({ at: entryTime(entry), letter: parse(this.#idOf(p, entry), fields) }));
+      }),
+    );
+    return perPartition.flat().sort((a, b) => b.at - a.at).slice(0, limit).map((row) => row.letter);
   }
 
   async show(id: string): Promise<DeadLetter | undefined> {
-    const rows = (await this.redis.xrange(this.stream, DeadLetterStore.checkId(id), id)) as [string, string[]][];
-    return rows[0] ? parse(rows[0][0], rows[0][1]) : undefined;
+    const { partition, entry } = this.locate(id);
+    const rows = (await this.redis.xrange(partition.deadLetter, entry, entry)) as [string, string[]][];
+    return rows[0] ? parse(id, rows[0][1]) : undefined;
   }
 
-  /** Puts one dead letter back on the event stream; the new entry's id, or undefined when there is no such dead letter. */
+  /** Puts one dead letter back on its partition's event stream; the new entry's id, or undefined when there is no such dead letter. */
   async replay(id: string, by: string): Promise<string | undefined> {
-    const replayed = await (this.redis as Redis & { geminiReplay(a: string, b: string, id: string, by: string): Promise<string | null> }).geminiReplay(
-      this.stream, this.events, DeadLetterStore.checkId(id), by,
-    );
+    const { partition, entry } = this.locate(id);
+    const replayed = await (this.redis as Replaying).geminiReplay(partition.deadLetter, partition.events, entry, by);
     return replayed ?? undefined;
   }
 
-  /** Replays every dead letter, oldest first; how many. */
+  /** Replays every dead letter, oldest first in each partition; how many. */
   async replayAll(by: string): Promise<number> {
     let count = 0;
-    for (;;) {
-      const rows = (await this.redis.xrange(this.stream, "-", "+", "COUNT", 100)) as [string, string[]][];
-      if (rows.length === 0) return count;
-      for (const [id] of rows) if (await this.replay(id, by)) count++;
+    for (const partition of this.partitions) {
+      for (;;) {
+        const rows = (await this.redis.xrange(partition.deadLetter, "-", "+", "COUNT", 100)) as [string, string[]][];
+        if (rows.length === 0) break;
+        for (const [entry] of rows) if (await this.replay(this.#idOf(partition, entry), by)) count++;
+      }
     }
+    return count;
   }
 
   /** Deletes one dead letter; false when there was none with that id. */
   async drop(id: string): Promise<boolean> {
-    return (await this.redis.xdel(this.stream, DeadLetterStore.checkId(id))) === 1;
+    const { partition, entry } = this.locate(id);
+    return (await this.redis.xdel(partition.deadLetter, entry)) === 1;
   }
 
   /** Deletes every dead letter; how many. */
   async dropAll(): Promise<number> {
-    const stored = await this.redis.xlen(this.stream);
-    await this.redis.del(this.stream);
+    let stored = 0;
+    for (const partition of this.partitions) {
+      stored += await this.redis.xlen(partition.deadLetter);
+      await this.redis.del(partition.deadLetter);
+    }
     return stored;
   }
+}
+
+/** The milliseconds part of a stream entry id. */
+function entryTime(entry: string): number {
+  return Number(entry.split("-")[0]);
 }
 
 function parse(id: string, fields: string[]): DeadLetter {

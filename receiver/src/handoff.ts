@@ -6,10 +6,11 @@
  *   answered 200 but not yet handled is lost if the process dies, and a handler that fails (or
  *   runs past its deadline) is not run again: the event is dropped, and the log says so.
  */
-import type Redis from "ioredis";
 import type { DedupStore } from "./dedup";
 import type { HandlerMeta, ReceivedEvent } from "./event";
-import { AcceptResult, ProcessOutcome, StreamQueue, StreamQueueOptions, streamKeys } from "./stream-queue";
+import { legacyStreams } from "./partitions";
+import type { RedisClient } from "./redis";
+import { AcceptResult, NotReplicatedError, ProcessOutcome, StreamQueue, StreamQueueOptions } from "./stream-queue";
 import { WorkQueue } from "./work-queue";
 
 export interface Handoff {
@@ -91,17 +92,29 @@ export class MemoryHandoff implements Handoff {
   }
 }
 
+/** Errors Redis answers with while up (a script or permission error): waiting for a failover does not help. */
+const REFUSED = /^(ERR|WRONGTYPE|NOPERM|NOAUTH|WRONGPASS|NOSCRIPT)\b/;
+
+export interface DurableOptions extends StreamQueueOptions {
+  /** How long an accept interrupted by a failover or a blip waits for Redis and is tried again (default 5 000 ms). */
+  failoverWaitMs?: number;
+  /** Called at start when an earlier release's key layout still holds events (stream, count). */
+  onLegacyBacklog?: (stream: string, events: number) => void;
+}
+
 export class DurableHandoff implements Handoff {
   readonly kind = "durable";
   readonly queue: StreamQueue;
+  readonly #failoverWaitMs: number;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     process: Process,
     onOutcome: OutcomeSink,
-    private readonly options: StreamQueueOptions & { onLegacyBacklog?: (events: number) => void },
+    private readonly options: DurableOptions,
   ) {
     const parse = (payload: string) => JSON.parse(payload) as ReceivedEvent;
+    this.#failoverWaitMs = options.failoverWaitMs ?? 5_000;
     this.queue = new StreamQueue(
       redis,
       (payload, meta) => {
@@ -115,17 +128,40 @@ export class DurableHandoff implements Handoff {
 
   async start(): Promise<void> {
     await this.queue.start();
-    // 0.2 kept its keys under `gemini-webhook:`; events left there would never be handled under the new default.
-    const legacy = streamKeys("gemini-webhook:").events;
-    if (this.options.onLegacyBacklog && this.queue.stream !== legacy && this.redis.status === "ready") {
-      const waiting = await this.redis.xlen(legacy).catch(() => 0);
-      if (waiting > 0) this.options.onLegacyBacklog(waiting);
+    // Earlier releases kept their events elsewhere (0.2: `gemini-webhook:events`; 0.3: `<prefix>events`,
+    // no partitions): events left there are never handled by this release.
+    if (!this.options.onLegacyBacklog || this.redis.status !== "ready") return;
+    for (const stream of legacyStreams(this.options.prefix ?? "gemini-webhooks:")) {
+      const waiting = await this.redis.xlen(stream).catch(() => 0);
+      if (waiting > 0) this.options.onLegacyBacklog(stream, waiting);
     }
   }
 
-  accept(dedupKeys: string[], event: ReceivedEvent, traceparent?: string): Promise<AcceptResult> {
-    if (!this.ready()) return Promise.reject(new Error("redis not ready"));
-    return this.queue.accept(dedupKeys, JSON.stringify(event), traceparent);
+  /**
+   * Dedup and append. An accept that meets Redis down (a failover under way, a blip) waits for it
+   * up to `failoverWaitMs` and is tried again — safe, as a retry of an accept that did land answers
+   * `duplicate`. Fewer replicas than asked for is not retried here: the sender's retry is.
+   */
+  async accept(dedupKeys: string[], event: ReceivedEvent, traceparent?: string): Promise<AcceptResult> {
+    const payload = JSON.stringify(event);
+    const deadline = Date.now() + this.#failoverWaitMs;
+    for (;;) {
+      try {
+        if (!this.ready()) throw new Error("redis not ready");
+        return await this.queue.accept(event.webhookId, dedupKeys, payload, traceparent);
+      } catch (err) {
+        if (err instanceof NotReplicatedError || REFUSED.test((err as Error).message) || Date.now() >= deadline) throw err;
+        await this.#redisBack(deadline);
+      }
+    }
+  }
+
+  /** Resolves when the connection is ready again, or at `deadline`. */
+  async #redisBack(deadline: number): Promise<void> {
+    while (Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      if (this.ready()) return;
+    }
   }
 
   ready(): boolean {

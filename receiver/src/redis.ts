@@ -1,18 +1,100 @@
-/** The receiver's Redis connection: outages logged once each (not per reconnect), never a crash. */
+/**
+ * The receiver's Redis: one server (REDIS_URL), a master found through Sentinel (REDIS_SENTINELS,
+ * failovers followed) or a Cluster (REDIS_CLUSTER_NODES). Outages are logged once each (not per
+ * reconnect) and never crash the process.
+ */
 import type { FastifyBaseLogger } from "fastify";
-import Redis from "ioredis";
+import Redis, { Cluster, RedisOptions } from "ioredis";
 
-export function connectRedis(url: string, log: FastifyBaseLogger): Redis {
-  // Auto-pipelining sends the accept scripts and acknowledgements of one tick in one round trip: the
-  // workers then keep up with a flood instead of letting the stream grow to its bound.
-  const redis = new Redis(url, { lazyConnect: false, maxRetriesPerRequest: 1, commandTimeout: 2_000, enableOfflineQueue: false, enableAutoPipelining: true });
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
+export type RedisTopology =
+  | { kind: "single"; url: string }
+  | { kind: "sentinel"; sentinels: HostPort[]; name: string; sentinelUsername?: string; sentinelPassword?: string }
+  | { kind: "cluster"; nodes: HostPort[] };
+
+export interface RedisConfig {
+  topology: RedisTopology;
+  /** ACL user and password of the data nodes (sentinel and cluster; a REDIS_URL carries its own). */
+  username?: string;
+  password?: string;
+  /** TLS to the data nodes and the sentinels (sentinel and cluster; a REDIS_URL says rediss:). */
+  tls: boolean;
+  /** Namespace of every key (REDIS_KEY_PREFIX). */
+  keyPrefix: string;
+  /** Streams the events are spread over (REDIS_STREAM_PARTITIONS). */
+  partitions: number;
+  /** Replicas that must hold an accepted event before its 2xx (REDIS_WAIT_REPLICAS; 0: none). */
+  waitReplicas: number;
+  waitTimeoutMs: number;
+  /** How long an accept interrupted by a failover or a blip waits for Redis before the delivery gets 503. */
+  failoverWaitMs: number;
+}
+
+/** What the stream queue and the operator commands need of a connection: a server or a cluster. */
+export type RedisClient = Redis | Cluster;
+
+/** Where a topology points, for messages: hosts and ports, never a password. */
+export function describeTopology(topology: RedisTopology): string {
+  const list = (nodes: HostPort[]) => nodes.map((n) => `${n.host}:${n.port}`).join(",");
+  if (topology.kind === "single") {
+    const parsed = new URL(topology.url);
+    return `${parsed.hostname}:${parsed.port || 6379}`;
+  }
+  if (topology.kind === "sentinel") return `master ${topology.name} via sentinels ${list(topology.sentinels)}`;
+  return `cluster ${list(topology.nodes)}`;
+}
+
+/**
+ * A connection for `config`. `options` tune the data-node connections (the server asks for fast
+ * failure; the operator commands for no reconnection).
+ */
+export function createRedis(config: RedisConfig, options: RedisOptions = {}): RedisClient {
+  const { topology } = config;
+  const auth = { ...(config.username ? { username: config.username } : {}), ...(config.password ? { password: config.password } : {}) };
+  const tls = config.tls ? { tls: {} } : {};
+  // A master demoted by a failover answers writes with READONLY: reconnect (to the new master) and resend.
+  const reconnectOnError = (err: Error) => (err.message.startsWith("READONLY") ? 2 : false);
+  if (topology.kind === "single") return new Redis(topology.url, { ...options, ...auth, reconnectOnError });
+  if (topology.kind === "sentinel") {
+    return new Redis({
+      ...options,
+      ...auth,
+      ...tls,
+      reconnectOnError,
+      sentinels: topology.sentinels,
+      name: topology.name,
+      ...(topology.sentinelUsername ? { sentinelUsername: topology.sentinelUsername } : {}),
+      ...(topology.sentinelPassword ? { sentinelPassword: topology.sentinelPassword } : {}),
+      ...(config.tls ? { enableTLSForSentinelMode: true, sentinelTLS: {} } : {}),
+      // Subscribes to the sentinels' +switch-master: a failover is followed at once, not at the next error.
+      failoverDetector: true,
+    });
+  }
+  const { enableOfflineQueue, enableAutoPipelining, lazyConnect, retryStrategy, ...nodeOptions } = options;
+  return new Cluster(topology.nodes, {
+    ...(enableOfflineQueue !== undefined ? { enableOfflineQueue } : {}),
+    ...(enableAutoPipelining !== undefined ? { enableAutoPipelining } : {}),
+    ...(lazyConnect !== undefined ? { lazyConnect } : {}),
+    ...(retryStrategy === undefined ? {} : { clusterRetryStrategy: () => null }),
+    redisOptions: { ...nodeOptions, ...auth, ...tls, reconnectOnError },
+  });
+}
+
+/** The server's connection: fast failure (a delivery gets 503 rather than waiting), outages logged once. */
+export function connectRedis(config: RedisConfig, log: FastifyBaseLogger): RedisClient {
+  // Auto-pipelining sends the commands of one tick in one round trip; a WAIT may block up to its timeout.
+  const redis = createRedis(config, { lazyConnect: false, maxRetriesPerRequest: 1, commandTimeout: Math.max(2_000, config.waitTimeoutMs + 1_000), enableOfflineQueue: false, enableAutoPipelining: true });
   let down = false;
   redis.on("error", (err: Error) => {
-    if (!down) log.error({ err: { message: err.message } }, "redis unreachable: deliveries are answered 503 and /readyz is 503 until it is back");
+    if (!down) log.error({ err: { message: err.message }, redis: describeTopology(config.topology) }, "redis unreachable: deliveries are answered 503 and /readyz is 503 until it is back");
     down = true;
   });
   redis.on("ready", () => {
-    if (down) log.info("redis reachable again");
+    if (down) log.info({ redis: describeTopology(config.topology) }, "redis reachable again");
     down = false;
   });
   return redis;

@@ -124,18 +124,23 @@ function outcomeLogger(app: FastifyInstance, metrics: ReceiverMetrics): OutcomeS
 
 function createHandoff(config: ReceiverConfig, options: ReceiverOptions, app: FastifyInstance, process: Process, onOutcome: OutcomeSink): Handoff {
   const concurrency = options.concurrency ?? config.handlerConcurrency;
-  if (!config.redisUrl) {
+  if (!config.redis) {
     return new MemoryHandoff(options.dedup ?? new MemoryDedup(), process, onOutcome, concurrency, options.queueCapacity ?? config.queueMaxLength);
   }
-  return new DurableHandoff(connectRedis(config.redisUrl, app.log), process, onOutcome, {
-    prefix: config.redisKeyPrefix,
+  const redis = config.redis;
+  return new DurableHandoff(connectRedis(redis, app.log), process, onOutcome, {
+    prefix: redis.keyPrefix,
+    partitions: redis.partitions,
+    waitReplicas: redis.waitReplicas,
+    waitTimeoutMs: redis.waitTimeoutMs,
+    failoverWaitMs: redis.failoverWaitMs,
     concurrency,
     maxLength: config.queueMaxLength,
     visibilityTimeoutMs: config.visibilityTimeoutMs,
     maxAttempts: config.maxAttempts,
     deadLetterMax: config.deadLetterMax,
-    onLegacyBacklog: (events) =>
-      app.log.warn({ events, legacy_prefix: "gemini-webhook:" }, "events are waiting under the previous default key prefix gemini-webhook:; set REDIS_KEY_PREFIX=gemini-webhook: to keep handling them"),
+    onLegacyBacklog: (stream, events) =>
+      app.log.warn({ events, stream }, "events are waiting in an earlier release's stream, which this release does not read: keep one replica of that release (0.3 or 0.2) running until the stream is empty"),
   });
 }
 

@@ -5,39 +5,50 @@
  * - `accept`: deduplication and the append to the stream in one Lua script (one atomic step):
  *   a seen key → duplicate; a stream past `maxLength` → full (the sender gets 503 and retries);
  *   else the dedup keys are set and the event appended. Only then is the delivery answered.
- * - Workers in every replica read through one consumer group (`XREADGROUP`), run the handler and
- *   acknowledge (`XACK` + `XDEL` in one script, so the stream's length is the backlog).
+ *   Accepts of one event-loop turn go to Redis as one script call per partition (group commit);
+ *   with `waitReplicas`, a `WAIT` follows the call on the same connection and the deliveries are
+ *   answered only once that many replicas hold them (else they get 503, and the retry is safe).
+ * - Events are spread over `partitions` streams by webhook id (partitions.ts: one hash tag each).
+ *   Workers in every replica read every partition through one consumer group (`XREADGROUP`), run the
+ *   handler and acknowledge (`XACK` + `XDEL` in one script, so the streams' length is the backlog).
  * - Entries left pending by a dead replica, or by a handler that failed or ran past its deadline,
  *   are claimed after `visibilityTimeoutMs` (`XAUTOCLAIM`) and run again; past `maxAttempts`
- *   deliveries an entry moves to the dead-letter stream (bounded by `deadLetterMax`, the trimmed
- *   ones counted) with its last error and reason (`error` or `timeout`).
+ *   deliveries an entry moves to its partition's dead-letter stream (bounded by `deadLetterMax`,
+ *   the trimmed ones counted) with its last error and reason (`error` or `timeout`).
  * - `close(ms)` stops reading at once, gives the handlers in flight up to `ms` and acknowledges
  *   those that finish; the others stay pending, for another replica to take over.
  */
 import { randomBytes } from "node:crypto";
-import type Redis from "ioredis";
+import { PartitionKeys, partitionKeys, partitionOf } from "./partitions";
+import type { RedisClient } from "./redis";
 import { within } from "./wait";
 
 export interface StreamQueueOptions {
-  /** Key prefix (default `gemini-webhooks:`): `<prefix>events`, `<prefix>dead-letter`, `<prefix>seen:<id>`. */
+  /** Key prefix (default `gemini-webhooks:`); the layout is in partitions.ts. */
   prefix?: string;
+  /** Streams the events are spread over (default 1). */
+  partitions?: number;
   group?: string;
   /** This replica's consumer name (default: host-pid-random). */
   consumer?: string;
   /** Handlers running at once in this replica (default 8). */
   concurrency?: number;
-  /** Backlog beyond which deliveries are refused with 503 (default 100 000). */
+  /** Backlog (per partition) beyond which deliveries are refused with 503 (default 100 000). */
   maxLength?: number;
   /** How long an entry may stay pending before another replica takes it over (default 30 000 ms). */
   visibilityTimeoutMs?: number;
   /** Deliveries of one entry before it moves to the dead-letter stream (default 5). */
   maxAttempts?: number;
-  /** Entries the dead-letter stream keeps; the oldest beyond are trimmed and counted (default 10 000). */
+  /** Entries each dead-letter stream keeps; the oldest beyond are trimmed and counted (default 10 000). */
   deadLetterMax?: number;
   /** Dedup horizon in seconds (default 25 h). */
   dedupSeconds?: number;
   /** How often this replica looks for entries to take over (default visibilityTimeoutMs / 2). */
   claimIntervalMs?: number;
+  /** Replicas that must hold an accepted event before it is answered (default 0: the master's answer). */
+  waitReplicas?: number;
+  /** How long the answer waits for them (default 1000 ms). */
+  waitTimeoutMs?: number;
 }
 
 export interface StreamEntryMeta {
@@ -56,33 +67,51 @@ export function failureReason(err: unknown): string {
 }
 
 export type AcceptResult = "accepted" | "duplicate" | "full";
-
-/** The Redis keys of one receiver namespace (REDIS_KEY_PREFIX): the one place they are named. */
-export function streamKeys(prefix: string) {
-  return {
-    events: `${prefix}events`,
-    deadLetter: `${prefix}dead-letter`,
-    /** How many dead letters the bound trimmed, over every replica. */
-    trimmed: `${prefix}dead-letter:trimmed`,
-    seen: (dedupKey: string) => `${prefix}seen:${dedupKey}`,
-  };
-}
 export type ProcessOutcome = "ok" | "failed" | "dead_letter" | "dropped";
 
-// KEYS: dedup keys..., stream. ARGV: dedup ttl, max length, payload, traceparent or ''.
+/** Fewer replicas than REDIS_WAIT_REPLICAS confirmed an accept in time: the delivery gets 503. */
+export class NotReplicatedError extends Error {
+  constructor(readonly confirmed: number, readonly wanted: number) {
+    super(`${confirmed} of ${wanted} replicas confirmed the accept in time`);
+    this.name = "NotReplicatedError";
+  }
+}
+
+// The accepts of one turn for one partition. KEYS: stream, then each delivery's dedup keys.
+// ARGV: dedup ttl, max length, '1' when the answer waits for replicas, then per delivery: its number
+// of dedup keys, payload, traceparent or ''. Returns each delivery's result, in order. A duplicate
+// answered while waiting for replicas rewrites its key's expiry (same time): a write, so the WAIT
+// that follows covers the first delivery's entry too (replication is one ordered stream).
 const ACCEPT = `
-local stream = KEYS[#KEYS]
-for i = 1, #KEYS - 1 do
-  if redis.call('EXISTS', KEYS[i]) == 1 then return 'duplicate' end
+local stream, ttl, waits = KEYS[1], tonumber(ARGV[1]), ARGV[3] == '1'
+local room = tonumber(ARGV[2]) - redis.call('XLEN', stream)
+local results, k = {}, 2
+for a = 4, #ARGV, 3 do
+  local n, result = tonumber(ARGV[a]), 'accepted'
+  for i = k, k + n - 1 do
+    if redis.call('EXISTS', KEYS[i]) == 1 then
+      result = 'duplicate'
+      if waits then
+        local left = redis.call('PTTL', KEYS[i])
+        if left > 0 then redis.call('PEXPIRE', KEYS[i], left) end
+      end
+      break
+    end
+  end
+  if result == 'accepted' and room <= 0 then result = 'full' end
+  if result == 'accepted' then
+    for i = k, k + n - 1 do redis.call('SET', KEYS[i], '1', 'EX', ttl) end
+    if ARGV[a + 2] == '' then
+      redis.call('XADD', stream, '*', 'event', ARGV[a + 1])
+    else
+      redis.call('XADD', stream, '*', 'event', ARGV[a + 1], 'traceparent', ARGV[a + 2])
+    end
+    room = room - 1
+  end
+  results[#results + 1] = result
+  k = k + n
 end
-if redis.call('XLEN', stream) >= tonumber(ARGV[2]) then return 'full' end
-for i = 1, #KEYS - 1 do redis.call('SET', KEYS[i], '1', 'EX', tonumber(ARGV[1])) end
-if ARGV[4] == '' then
-  redis.call('XADD', stream, '*', 'event', ARGV[3])
-else
-  redis.call('XADD', stream, '*', 'event', ARGV[3], 'traceparent', ARGV[4])
-end
-return 'accepted'`;
+return results`;
 
 // KEYS: stream. ARGV: group, entry ids...
 const ACK = `
@@ -105,44 +134,52 @@ return trimmed`;
 type Fields = string[];
 type Entry = [id: string, fields: Fields | null];
 
-interface ScriptedRedis extends Redis {
-  geminiAccept(...args: (string | number)[]): Promise<AcceptResult>;
+interface Scripts {
+  geminiAccept(...args: (string | number)[]): Promise<AcceptResult[]>;
   geminiAck(stream: string, group: string, ...ids: string[]): Promise<number>;
   geminiDeadLetter(stream: string, dlq: string, trimmed: string, group: string, id: string, payload: string, error: string, attempts: number, reason: string, consumer: string, max: number): Promise<number>;
 }
+type ScriptedRedis = RedisClient & Scripts;
+
+/** The largest group of accepts sent as one script call. */
+const MAX_GROUP = 256;
+
+interface PendingAccept {
+  dedupKeys: string[];
+  payload: string;
+  traceparent: string;
+  resolve: (result: AcceptResult) => void;
+  reject: (err: unknown) => void;
+}
 
 export class StreamQueue {
-  readonly stream: string;
-  readonly deadLetterStream: string;
-  /** A counter of the dead letters the bound has trimmed, over every replica. */
-  readonly trimmedKey: string;
-  readonly #seen: (dedupKey: string) => string;
+  readonly partitions: readonly PartitionKeys[];
   readonly #group: string;
   readonly #consumer: string;
-  readonly #options: Required<Omit<StreamQueueOptions, "prefix" | "group" | "consumer">>;
+  readonly #options: Required<Omit<StreamQueueOptions, "prefix" | "group" | "consumer" | "partitions">>;
   readonly #redis: ScriptedRedis;
-  /** Blocking reads hold a connection: the workers get their own. */
-  #reader?: Redis;
+  /** Blocking reads hold a connection: each partition's reader has its own. */
+  #readers: RedisClient[] = [];
   #running = false;
   #active = 0;
+  /** Handler slots a blocked read has asked for (so readers of several partitions never overcommit). */
+  #reserved = 0;
   #loops: Promise<void>[] = [];
   #idle: (() => void)[] = [];
   /** Aborted by `close`: ends the loops' sleeps and waits at once. */
   readonly #stopping = new AbortController();
   /** Set when `close` gave up waiting: a run finishing later neither acknowledges nor dead-letters. */
   #abandoned = false;
+  /** The accepts of the current turn, per partition, sent together when the turn ends. */
+  #groups = new Map<number, PendingAccept[]>();
 
   constructor(
-    redis: Redis,
+    redis: RedisClient,
     private readonly handle: (payload: string, meta: StreamEntryMeta) => Promise<void>,
     private readonly onOutcome: (outcome: ProcessOutcome, payload: string, error?: unknown, trimmed?: number) => void = () => undefined,
     options: StreamQueueOptions = {},
   ) {
-    const keys = streamKeys(options.prefix ?? "gemini-webhooks:");
-    this.stream = keys.events;
-    this.deadLetterStream = keys.deadLetter;
-    this.trimmedKey = keys.trimmed;
-    this.#seen = keys.seen;
+    this.partitions = partitionKeys(options.prefix ?? "gemini-webhooks:", options.partitions ?? 1);
     this.#group = options.group ?? "receivers";
     this.#consumer = options.consumer ?? `${process.env.HOSTNAME ?? "receiver"}-${process.pid}-${randomBytes(3).toString("hex")}`;
     const visibilityTimeoutMs = options.visibilityTimeoutMs ?? 30_000;
@@ -154,6 +191,8 @@ export class StreamQueue {
       deadLetterMax: options.deadLetterMax ?? 10_000,
       dedupSeconds: options.dedupSeconds ?? 25 * 60 * 60,
       claimIntervalMs: options.claimIntervalMs ?? Math.max(100, Math.floor(visibilityTimeoutMs / 2)),
+      waitReplicas: options.waitReplicas ?? 0,
+      waitTimeoutMs: options.waitTimeoutMs ?? 1_000,
     };
     this.#redis = redis as ScriptedRedis;
     if (!this.#redis.geminiAccept) {
@@ -163,15 +202,62 @@ export class StreamQueue {
     }
   }
 
-  /** The atomic accept step: dedup on every key and append, or nothing. */
-  async accept(dedupKeys: string[], payload: string, traceparent = ""): Promise<AcceptResult> {
-    const keys = [...dedupKeys.map(this.#seen), this.stream];
-    return this.#redis.geminiAccept(keys.length, ...keys, this.#options.dedupSeconds, this.#options.maxLength, payload, traceparent);
+  /**
+   * The atomic accept step for one delivery: dedup on every key and append, or nothing. Goes to
+   * Redis with the other accepts of this turn; rejects when Redis cannot answer, or with
+   * `NotReplicatedError` when fewer than `waitReplicas` replicas confirmed it in time.
+   */
+  accept(webhookId: string, dedupKeys: string[], payload: string, traceparent = ""): Promise<AcceptResult> {
+    const partition = partitionOf(webhookId, this.partitions.length);
+    return new Promise((resolve, reject) => {
+      let group = this.#groups.get(partition);
+      if (!group) {
+        group = [];
+        this.#groups.set(partition, group);
+        setImmediate(() => this.#flush(partition, group!));
+      }
+      group.push({ dedupKeys, payload, traceparent, resolve, reject });
+      if (group.length >= MAX_GROUP) this.#groups.delete(partition); // the next accept starts another group
+    });
   }
 
-  /** Entries in the dead-letter stream. */
+  /** Sends one partition's group as one script call (followed by WAIT), and answers each accept. */
+  #flush(partition: number, group: PendingAccept[]): void {
+    if (this.#groups.get(partition) === group) this.#groups.delete(partition);
+    const keys = this.partitions[partition];
+    const args: (string | number)[] = [keys.events];
+    const argv: (string | number)[] = [this.#options.dedupSeconds, this.#options.maxLength, this.#options.waitReplicas > 0 ? "1" : "0"];
+    for (const { dedupKeys, payload, traceparent } of group) {
+      for (const key of dedupKeys) args.push(keys.seen(key));
+      argv.push(dedupKeys.length, payload, traceparent);
+    }
+    const numberOfKeys = args.length;
+    let sent: Promise<AcceptResult[]>;
+    if (this.#options.waitReplicas === 0) {
+      sent = this.#redis.geminiAccept(numberOfKeys, ...args, ...argv);
+    } else {
+      // WAIT does not block inside a script: it follows the script on the same connection (a
+      // pipeline goes to one connection, in a cluster the one of the partition's slot).
+      const pipeline = this.#redis.pipeline() as unknown as Scripts & { call(...a: (string | number)[]): unknown; exec(): Promise<[Error | null, unknown][] | null> };
+      pipeline.geminiAccept(numberOfKeys, ...args, ...argv);
+      pipeline.call("WAIT", this.#options.waitReplicas, this.#options.waitTimeoutMs);
+      sent = pipeline.exec().then((replies) => {
+        const [[scriptError, results], [waitError, confirmed]] = replies!;
+        if (scriptError) throw scriptError;
+        if (waitError) throw waitError;
+        if ((confirmed as number) < this.#options.waitReplicas) throw new NotReplicatedError(confirmed as number, this.#options.waitReplicas);
+        return results as AcceptResult[];
+      });
+    }
+    sent.then(
+      (results) => group.forEach((pending, i) => pending.resolve(results[i])),
+      (err) => group.forEach((pending) => pending.reject(err)),
+    );
+  }
+
+  /** Entries in the dead-letter streams. */
   async deadLetters(): Promise<number> {
-    return this.#redis.xlen(this.deadLetterStream);
+    return this.#sum(this.partitions.map((p) => this.#redis.xlen(p.deadLetter)));
   }
 
   /** Handler runs in flight in this replica. */
@@ -181,16 +267,23 @@ export class StreamQueue {
 
   /** Entries accepted and not yet acknowledged (waiting, in flight or waiting for a retry). */
   async depth(): Promise<number> {
-    return this.#redis.xlen(this.stream);
+    return this.#sum(this.partitions.map((p) => this.#redis.xlen(p.events)));
+  }
+
+  async #sum(counts: Promise<number>[]): Promise<number> {
+    return (await Promise.all(counts)).reduce((a, b) => a + b, 0);
   }
 
   /** Starts the workers; with Redis not reachable yet they keep trying (deliveries get 503 meanwhile). */
   async start(): Promise<void> {
-    if (this.#redis.status === "ready") await this.#ensureGroup().catch(() => undefined);
-    this.#reader = this.#redis.duplicate();
-    this.#reader.on("error", () => undefined); // the main connection reports outages
+    if (this.#redis.status === "ready") await Promise.all(this.partitions.map((p) => this.#ensureGroup(p).catch(() => undefined)));
+    this.#readers = this.partitions.map(() => {
+      const reader = this.#redis.duplicate() as RedisClient;
+      reader.on("error", () => undefined); // the main connection reports outages
+      return reader;
+    });
     this.#running = true;
-    this.#loops = [this.#readLoop(), this.#claimLoop()];
+    this.#loops = [...this.partitions.map((p) => this.#readLoop(p, this.#readers[p.index])), this.#claimLoop()];
   }
 
   /**
@@ -202,44 +295,57 @@ export class StreamQueue {
     this.#running = false;
     this.#stopping.abort();
     this.#wakeSlotWaiters();
-    this.#reader?.disconnect(); // ends a blocking read at once
+    this.#readers.forEach((reader) => reader.disconnect()); // ends a blocking read at once
     await Promise.allSettled(this.#loops);
     if (this.#active > 0) await within(new Promise<void>((resolve) => this.#idle.push(resolve)), timeoutMs);
     const unfinished = this.#active;
     if (unfinished > 0) this.#abandoned = true;
-    await this.#acks?.done.catch(() => undefined); // the last acknowledgements reach Redis before it is closed
+    await Promise.allSettled([...this.#acks.values()].map((batch) => batch.done)); // the last acknowledgements reach Redis before it is closed
     return unfinished;
   }
 
   /** Creates the group (from the stream's first entry) unless it exists. */
-  async #ensureGroup(): Promise<void> {
+  async #ensureGroup(partition: PartitionKeys): Promise<void> {
     try {
-      await this.#redis.xgroup("CREATE", this.stream, this.#group, "0", "MKSTREAM");
+      await this.#redis.xgroup("CREATE", partition.events, this.#group, "0", "MKSTREAM");
     } catch (err) {
       if (!String((err as Error).message).includes("BUSYGROUP")) throw err;
     }
   }
 
   /** A Redis that lost its data (restarted without persistence) lost the group too: make it again. */
-  async #recover(err: unknown): Promise<void> {
-    if (String((err as Error)?.message).includes("NOGROUP")) await this.#ensureGroup().catch(() => undefined);
+  async #recover(partition: PartitionKeys, err: unknown): Promise<void> {
+    if (String((err as Error)?.message).includes("NOGROUP")) await this.#ensureGroup(partition).catch(() => undefined);
     else await sleep(500, this.#stopping.signal);
   }
 
-  async #readLoop(): Promise<void> {
+  /** Slots one partition's read asks for: a fair share of the free ones, so no partition starves the others. */
+  #share(): number {
+    const free = this.#options.concurrency - this.#active - this.#reserved;
+    return Math.min(free, Math.max(1, Math.floor(this.#options.concurrency / this.partitions.length)));
+  }
+
+  async #readLoop(partition: PartitionKeys, reader: RedisClient): Promise<void> {
     // New entries only: what a dead replica (or this one, before a restart) left pending is taken
     // over by the claim loop once it has been idle for the visibility timeout.
     while (this.#running) {
       try {
         await this.#waitForSlot();
         if (!this.#running) break;
-        const count = this.#options.concurrency - this.#active;
-        const reply = (await this.#reader!.xreadgroup(
-          "GROUP", this.#group, this.#consumer, "COUNT", count, "BLOCK", 1000, "STREAMS", this.stream, ">",
-        )) as [string, Entry[]][] | null;
-        for (const [id, fields] of reply?.[0]?.[1] ?? []) this.#run(id, fields, 1);
+        const count = this.#share();
+        this.#reserved += count;
+        let reply: [string, Entry[]][] | null;
+        try {
+          reply = (await reader.xreadgroup(
+            "GROUP", this.#group, this.#consumer, "COUNT", count, "BLOCK", 1000, "STREAMS", partition.events, ">",
+          )) as [string, Entry[]][] | null;
+        } finally {
+          this.#reserved -= count;
+          this.#wakeSlotWaiters(); // what this read did not use is free for the other partitions' reads
+        }
+        for (const [id, fields] of reply?.[0]?.[1] ?? []) this.#run(partition, id, fields, 1);
       } catch (err) {
-        if (this.#running) await this.#recover(err); // Redis unreachable or emptied: try again
+        if (this.#running) await this.#recover(partition, err); // Redis unreachable or emptied: try again
       }
     }
   }
@@ -247,41 +353,43 @@ export class StreamQueue {
   async #claimLoop(): Promise<void> {
     while (this.#running) {
       await sleep(this.#options.claimIntervalMs, this.#stopping.signal);
-      if (!this.#running) break;
-      try {
-        let cursor = "0-0";
-        do {
-          await this.#waitForSlot();
-          if (!this.#running) return;
-          const [next, claimed] = (await this.#redis.xautoclaim(
-            this.stream, this.#group, this.#consumer, this.#options.visibilityTimeoutMs, cursor, "COUNT", this.#options.concurrency - this.#active,
-          )) as [string, Entry[], string[]?];
-          cursor = next;
-          for (const [id, fields] of claimed) {
-            const attempts = await this.#deliveries(id);
-            this.#run(id, fields, attempts);
-          }
-        } while (cursor !== "0-0" && this.#running);
-      } catch (err) {
-        await this.#recover(err); // the next round tries again
+      for (const partition of this.partitions) {
+        if (!this.#running) return;
+        await this.#claim(partition).catch((err) => this.#recover(partition, err)); // the next round tries again
       }
     }
   }
 
+  async #claim(partition: PartitionKeys): Promise<void> {
+    let cursor = "0-0";
+    do {
+      await this.#waitForSlot(false);
+      if (!this.#running) return;
+      const [next, claimed] = (await this.#redis.xautoclaim(
+        partition.events, this.#group, this.#consumer, this.#options.visibilityTimeoutMs, cursor, "COUNT", this.#options.concurrency - this.#active,
+      )) as [string, Entry[], string[]?];
+      cursor = next;
+      for (const [id, fields] of claimed) {
+        const attempts = await this.#deliveries(partition, id);
+        this.#run(partition, id, fields, attempts);
+      }
+    } while (cursor !== "0-0" && this.#running);
+  }
+
   /** How many times the group has delivered `id` (the claim just counted one more). */
-  async #deliveries(id: string): Promise<number> {
-    const rows = (await this.#redis.xpending(this.stream, this.#group, id, id, 1)) as [string, string, number, number][];
+  async #deliveries(partition: PartitionKeys, id: string): Promise<number> {
+    const rows = (await this.#redis.xpending(partition.events, this.#group, id, id, 1)) as [string, string, number, number][];
     return rows[0]?.[3] ?? 1;
   }
 
-  #run(id: string, fields: Fields | null, attempt: number): void {
+  #run(partition: PartitionKeys, id: string, fields: Fields | null, attempt: number): void {
     const payload = field(fields, "event");
     const traceparent = field(fields, "traceparent");
     this.#active++;
     const done = async () => {
       if (payload === undefined) {
         // Trimmed or deleted while pending: nothing to run; release the id.
-        await this.#ack(id);
+        await this.#ack(partition, id);
         return;
       }
       try {
@@ -290,7 +398,7 @@ export class StreamQueue {
         if (this.#abandoned) return; // shutting down: left pending for another replica
         if (attempt >= this.#options.maxAttempts) {
           const trimmed = await this.#redis.geminiDeadLetter(
-            this.stream, this.deadLetterStream, this.trimmedKey, this.#group, id, payload,
+            partition.events, partition.deadLetter, partition.trimmed, this.#group, id, payload,
             errorText(err), attempt, failureReason(err), this.#consumer, this.#options.deadLetterMax,
           );
           this.onOutcome("dead_letter", payload, err, trimmed);
@@ -300,7 +408,7 @@ export class StreamQueue {
         return;
       }
       if (this.#abandoned) return;
-      await this.#ack(id);
+      await this.#ack(partition, id);
       this.onOutcome("ok", payload);
     };
     done()
@@ -312,20 +420,22 @@ export class StreamQueue {
       });
   }
 
-  /** Acknowledgements made in the same tick go to Redis as one call. */
-  #acks?: { ids: string[]; done: Promise<void> };
+  /** Acknowledgements made in the same turn go to Redis as one call per partition. */
+  #acks = new Map<number, { ids: string[]; done: Promise<void> }>();
 
-  #ack(id: string): Promise<void> {
-    if (!this.#acks) {
-      const batch = { ids: [] as string[], done: Promise.resolve() };
-      batch.done = new Promise<void>((resolve) => setImmediate(resolve)).then(async () => {
-        this.#acks = undefined;
-        await this.#redis.geminiAck(this.stream, this.#group, ...batch.ids);
+  #ack(partition: PartitionKeys, id: string): Promise<void> {
+    let batch = this.#acks.get(partition.index);
+    if (!batch) {
+      const ids: string[] = [];
+      const done = new Promise<void>((resolve) => setImmediate(resolve)).then(async () => {
+        this.#acks.delete(partition.index);
+        await this.#redis.geminiAck(partition.events, this.#group, ...ids);
       });
-      this.#acks = batch;
+      batch = { ids, done };
+      this.#acks.set(partition.index, batch);
     }
-    this.#acks.ids.push(id);
-    return this.#acks.done;
+    batch.ids.push(id);
+    return batch.done;
   }
 
   /** The read and claim loops waiting for a free handler slot (woken by a finished run or by close). */
@@ -335,8 +445,9 @@ export class StreamQueue {
     this.#slotWaiters.splice(0).forEach((wake) => wake());
   }
 
-  async #waitForSlot(): Promise<void> {
-    while (this.#running && this.#active >= this.#options.concurrency) {
+  /** Reads count the slots other partitions' blocked reads asked for; a claim does not (a blocked read may hold them for a second). */
+  async #waitForSlot(reads = true): Promise<void> {
+    while (this.#running && this.#active + (reads ? this.#reserved : 0) >= this.#options.concurrency) {
       await new Promise<void>((resolve) => this.#slotWaiters.push(resolve));
     }
   }

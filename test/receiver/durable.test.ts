@@ -106,13 +106,13 @@ test("a handler failing every time moves the event to the dead-letter stream wit
   assert.equal(await deliver([replica.port], "msg_poison", 0), "accepted");
   const client = new Redis(redis.url);
   try {
-    await waitFor("the dead letter", async () => (await client.xlen("gemini-webhooks:dead-letter")) === 1, 20_000);
-    const [[, fields]] = (await client.xrange("gemini-webhooks:dead-letter", "-", "+")) as [string, string[]][];
+    await waitFor("the dead letter", async () => (await client.xlen("gemini-webhooks:{p0}:dead-letter")) === 1, 20_000);
+    const [[, fields]] = (await client.xrange("gemini-webhooks:{p0}:dead-letter", "-", "+")) as [string, string[]][];
     const entry = Object.fromEntries(fields.reduce<string[][]>((pairs, v, i) => (i % 2 ? (pairs[pairs.length - 1].push(v), pairs) : [...pairs, [v]]), []));
     assert.match(entry.error, /no database for msg_poison on attempt 3/);
     assert.equal(entry.attempts, "3");
     assert.equal(JSON.parse(entry.event).webhookId, "msg_poison");
-    assert.equal(await client.xlen("gemini-webhooks:events"), 0, "the event left the work stream");
+    assert.equal(await client.xlen("gemini-webhooks:{p0}:events"), 0, "the event left the work stream");
     const metrics = await (await fetch(`http://127.0.0.1:${replica.port}/metrics`)).text();
     assert.match(metrics, /gemini_webhook_processed_total\{outcome="failed"\} 2/);
     assert.match(metrics, /gemini_webhook_processed_total\{outcome="dead_letter"\} 1/);

@@ -80,7 +80,7 @@ test("hung handlers time out, are dead-lettered with reason timeout after HANDLE
     for (const r of replicas) assert.equal((await r.kill("SIGTERM")).code, 0);
     assert.match(await deadLetters(env, "replay", "--all", "--by", "oncall-alice"), /replayed 2 dead letters/);
     const client = new Redis(redis.url);
-    const entries = (await client.xrange("gemini-webhooks:events", "-", "+")) as [string, string[]][];
+    const entries = (await client.xrange("gemini-webhooks:{p0}:events", "-", "+")) as [string, string[]][];
     client.disconnect();
     const replayed = entries.map(([, fields]) => Object.fromEntries([0, 2, 4, 6].map((i) => [fields[i], fields[i + 1]])));
     assert.equal(replayed.length, 2);

@@ -1,0 +1,68 @@
+/**
+ * The Redis key layout: events spread over REDIS_STREAM_PARTITIONS streams, every key of one
+ * partition (its stream, its dedup keys, its dead letters) under one hash tag, so each script runs on
+ * one Cluster slot. Partition i's tag is chosen so its slot lies in the i-th of N equal slot ranges: a
+ * cluster whose slots are split evenly over N masters (as `redis-cli --cluster create` splits them)
+ * gets one partition per master. A delivery's partition follows its webhook id, so a retry meets the
+ * dedup key of its first delivery.
+ */
+
+const SLOTS = 16384;
+
+/** CRC16-CCITT (XMODEM), the hash Redis Cluster maps keys to slots with. */
+function crc16(text: string): number {
+  let crc = 0;
+  for (const byte of Buffer.from(text)) {
+    crc ^= byte << 8;
+    for (let bit = 0; bit < 8; bit++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
+  }
+  return crc;
+}
+
+/** The Cluster slot of a key, hash tags included (`CLUSTER KEYSLOT`). */
+export function keySlot(key: string): number {
+  const open = key.indexOf("{");
+  if (open !== -1) {
+    const close = key.indexOf("}", open + 1);
+    if (close > open + 1) return crc16(key.slice(open + 1, close)) % SLOTS;
+  }
+  return crc16(key) % SLOTS;
+}
+
+/** Partition `index` of `count`'s hash tag: `p<index>`, or `p<index>.<k>` for the first k whose slot is in its range. */
+export function partitionTag(index: number, count: number): string {
+  const low = Math.floor((index * SLOTS) / count);
+  const high = Math.floor(((index + 1) * SLOTS) / count);
+  for (let k = 0; ; k++) {
+    const tag = k === 0 ? `p${index}` : `p${index}.${k}`;
+    const slot = crc16(tag) % SLOTS;
+    if (slot >= low && slot < high) return tag;
+  }
+}
+
+/** The keys of one partition: the one place they are named. */
+export interface PartitionKeys {
+  index: number;
+  events: string;
+  deadLetter: string;
+  /** How many dead letters the bound trimmed, over every replica. */
+  trimmed: string;
+  seen: (dedupKey: string) => string;
+}
+
+export function partitionKeys(prefix: string, count: number): PartitionKeys[] {
+  return Array.from({ length: count }, (_, index) => {
+    const base = `${prefix}{${partitionTag(index, count)}}:`;
+    return { index, events: `${base}events`, deadLetter: `${base}dead-letter`, trimmed: `${base}dead-letter:trimmed`, seen: (id: string) => `${base}seen:${id}` };
+  });
+}
+
+/** The partition a delivery goes to, from its webhook id (the same for every retry). */
+export function partitionOf(webhookId: string, count: number): number {
+  return count === 1 ? 0 : crc16(webhookId) % count;
+}
+
+/** The event streams of earlier releases (no partitions, no hash tag): a backlog there is never handled. */
+export function legacyStreams(prefix: string): string[] {
+  return [...new Set([`${prefix}events`, "gemini-webhook:events"])];
+}
