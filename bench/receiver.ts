@@ -17,8 +17,10 @@ export interface ReceiverFigure {
   requestsPerSecond: number;
   /** Server CPU time per request (user + system), microseconds: the cost independent of the load generator. */
   cpuMicrosPerRequest: number;
-  /** Durable mode: redis-server's CPU per request, beside the receiver's. */
+  /** Durable mode: redis-server's CPU per request, beside the receiver's (the master). */
   redisCpuMicrosPerRequest?: number;
+  /** With a replica: the replica's CPU per request. */
+  replicaCpuMicrosPerRequest?: number;
   p99Ms: number;
   non2xx: number;
   errors: number;
@@ -105,15 +107,43 @@ export async function load(url: string, requests: { headers: Record<string, stri
   return { result, wrapped: Math.max(0, next - requests.length) };
 }
 
-export async function benchReceivers(options: { durationSeconds?: number; connections?: number; redisUrl?: string; redisPid?: number } = {}): Promise<ReceiverFigure[]> {
+interface Target {
+  name: string;
+  script: string;
+  path: string;
+  env: Record<string, string>;
+  /** The Redis master and replica a durable target uses (their CPU is measured beside the receiver's). */
+  redisPids?: number[];
+}
+
+export interface BenchOptions {
+  durationSeconds?: number;
+  connections?: number;
+  /** Durable mode on one Redis. */
+  redis?: { url: string; pid: number };
+  /** Durable mode with REDIS_WAIT_REPLICAS=1 on a master with one replica. */
+  replicated?: { url: string; pid: number; replicaPid: number };
+}
+
+export async function benchReceivers(options: BenchOptions = {}): Promise<ReceiverFigure[]> {
   const durationSeconds = options.durationSeconds ?? 6;
   const connections = options.connections ?? 32;
   // Enough unique deliveries for the fastest target; each server process starts with empty dedup.
   const prepared = prepare(60_000 * durationSeconds);
-  const targets: { name: string; script: string; path: string; env: Record<string, string> }[] = [
-    { name: "ours (verify + dedup + enqueue)", script: "ours.js", path: "/webhooks/gemini", env: { WEBHOOK_SIGNING_SECRETS: `${SECRET_NEW} ${SECRET_OLD}` } },
-    ...(options.redisUrl
-      ? [{ name: "ours, durable (Redis Streams)", script: "ours.js", path: "/webhooks/gemini", env: { WEBHOOK_SIGNING_SECRETS: `${SECRET_NEW} ${SECRET_OLD}`, REDIS_URL: options.redisUrl } }]
+  const secrets = `${SECRET_NEW} ${SECRET_OLD}`;
+  const targets: Target[] = [
+    { name: "ours (verify + dedup + enqueue)", script: "ours.js", path: "/webhooks/gemini", env: { WEBHOOK_SIGNING_SECRETS: secrets } },
+    ...(options.redis
+      ? [{ name: "ours, durable (Redis Streams)", script: "ours.js", path: "/webhooks/gemini", env: { WEBHOOK_SIGNING_SECRETS: secrets, REDIS_URL: options.redis.url }, redisPids: [options.redis.pid] }]
+      : []),
+    ...(options.replicated
+      ? [{
+          name: "ours, durable + WAIT 1 replica",
+          script: "ours.js",
+          path: "/webhooks/gemini",
+          env: { WEBHOOK_SIGNING_SECRETS: secrets, REDIS_URL: options.replicated.url, REDIS_WAIT_REPLICAS: "1" },
+          redisPids: [options.replicated.pid, options.replicated.replicaPid],
+        }]
       : []),
     { name: "guide Express + standardwebhooks", script: "guide-express.js", path: "/gemini-callback", env: { WEBHOOK_SIGNING_SECRET: SECRET_OLD } },
     { name: "bare node:http 200 (ceiling)", script: "bare-http.js", path: "/", env: {} },
@@ -125,19 +155,21 @@ export async function benchReceivers(options: { durationSeconds?: number; connec
     try {
       const url = `http://127.0.0.1:${port}${target.path}`;
       await load(url, prepare(5_000), connections, 1); // warm-up: JIT, keep-alive sockets
-      const durable = "REDIS_URL" in target.env && options.redisPid !== undefined;
+      const redisPids = target.redisPids ?? [];
       const cpuBefore = cpuSeconds(child.pid!);
-      const redisBefore = durable ? cpuSeconds(options.redisPid!) : 0;
+      const redisBefore = redisPids.map(cpuSeconds);
       const { result, wrapped } = await load(url, prepared, connections, durationSeconds);
       const cpu = cpuSeconds(child.pid!) - cpuBefore;
-      const redisCpu = durable ? cpuSeconds(options.redisPid!) - redisBefore : undefined;
+      const [redisCpu, replicaCpu] = redisPids.map((pid, i) => cpuSeconds(pid) - redisBefore[i]);
+      const perRequest = (seconds: number) => Math.round((seconds * 1e6) / result.requests.total);
       if (wrapped > 0) console.warn(`${target.name}: ${wrapped} requests reused ids (prepare more)`);
       figures.push({
         target: target.name,
         requests: result.requests.total,
         requestsPerSecond: Math.round(result.requests.total / durationSeconds),
-        cpuMicrosPerRequest: Math.round((cpu * 1e6) / result.requests.total),
-        ...(redisCpu !== undefined ? { redisCpuMicrosPerRequest: Math.round((redisCpu * 1e6) / result.requests.total) } : {}),
+        cpuMicrosPerRequest: perRequest(cpu),
+        ...(redisCpu !== undefined ? { redisCpuMicrosPerRequest: perRequest(redisCpu) } : {}),
+        ...(replicaCpu !== undefined ? { replicaCpuMicrosPerRequest: perRequest(replicaCpu) } : {}),
         p99Ms: result.latency.p99,
         non2xx: result.non2xx,
         errors: result.errors + result.timeouts,
