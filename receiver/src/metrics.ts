@@ -15,6 +15,7 @@ export const OUTCOMES = [
   "unauthorized_jwt",
   "jwks_unavailable",
   "unavailable",
+  "not_replicated",
   "shutting_down",
 ] as const;
 export type Outcome = (typeof OUTCOMES)[number];

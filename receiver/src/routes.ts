@@ -11,6 +11,7 @@ import type { Handoff } from "./handoff";
 import type { ReceiverMetrics } from "./metrics";
 import type { RefusalLog } from "./refusal-log";
 import type { SigningKeys } from "./signing-keys";
+import { NotReplicatedError } from "./stream-queue";
 import { endSpan, Span, startReceiveSpan, startStep, traceparentOf } from "./tracing";
 import { verifyDynamicDelivery } from "./verify-dynamic";
 import { verifyStaticDelivery } from "./verify-static";
@@ -135,8 +136,10 @@ async function accept(deps: RouteDeps, kind: Kind, request: FastifyRequest, repl
     result = await handoff.accept(dedupKeys, event, traceparentOf(span));
     endSpan(acceptSpan, result);
   } catch (err) {
-    endSpan(acceptSpan, "unavailable", true);
-    return refuse(deps, kind, request, reply, { reason: "unavailable", status: 503, body: { error: "unavailable" }, detail: (err as Error).message.slice(0, 100), retryAfter: "5", span });
+    // Redis down, or (REDIS_WAIT_REPLICAS) fewer replicas than asked for hold the event: the sender's retry is safe.
+    const reason = err instanceof NotReplicatedError ? "not_replicated" : "unavailable";
+    endSpan(acceptSpan, reason, true);
+    return refuse(deps, kind, request, reply, { reason, status: 503, body: { error: reason }, detail: (err as Error).message.slice(0, 100), retryAfter: "5", span });
   }
   if (result === "full") {
     endSpan(acceptSpan, "full", true);

@@ -13,16 +13,25 @@ import { waitFor } from "../../scripts/wait-for";
 const live = new Set<RedisServer>();
 if (typeof afterAll === "function") afterAll(() => Promise.all([...live].map((server) => server.kill())));
 
+export interface RedisServerOptions {
+  /** The data directory (the append-only file, a cluster node's nodes.conf). */
+  dir?: string;
+  /** Turns the append-only file on. */
+  fsync?: "always" | "everysec";
+  /** More redis-server arguments (`--replicaof …`, `--cluster-enabled yes`, …). */
+  args?: string[];
+}
+
 export class RedisServer {
   child?: ChildProcess;
 
   private constructor(
     readonly port: number,
-    readonly persistence?: { dir: string; fsync: "always" | "everysec" },
+    public options: RedisServerOptions = {},
   ) {}
 
-  static async start(persistence?: { dir: string; fsync: "always" | "everysec" }): Promise<RedisServer> {
-    const server = new RedisServer(await freePort(), persistence);
+  static async start(options?: RedisServerOptions): Promise<RedisServer> {
+    const server = new RedisServer(await freePort(), options);
     await server.start();
     return server;
   }
@@ -32,10 +41,9 @@ export class RedisServer {
   }
 
   async start(): Promise<void> {
-    const durability = this.persistence
-      ? ["--dir", this.persistence.dir, "--appendonly", "yes", "--appendfsync", this.persistence.fsync]
-      : ["--appendonly", "no"];
-    const child = spawn("redis-server", ["--port", String(this.port), "--bind", "127.0.0.1", "--save", "", ...durability], { stdio: "ignore" });
+    const { dir, fsync, args = [] } = this.options;
+    const durability = [...(dir ? ["--dir", dir] : []), ...(fsync ? ["--appendonly", "yes", "--appendfsync", fsync] : ["--appendonly", "no"])];
+    const child = spawn("redis-server", ["--port", String(this.port), "--bind", "127.0.0.1", "--save", "", ...durability, ...args], { stdio: "ignore" });
     this.child = child;
     live.add(this);
     const failed = once(child, "error").then(([e]) => e as Error);

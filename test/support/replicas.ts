@@ -121,6 +121,7 @@ export async function sendAll(
   concurrency: number,
   onAnswered: (n: number) => Promise<void> | void = () => undefined,
   signingSecret = secret,
+  onEach: (id: string) => void = () => undefined,
 ): Promise<Map<string, string>> {
   const answers = new Map<string, string>();
   let next = 0;
@@ -129,6 +130,7 @@ export async function sendAll(
       while (next < ids.length) {
         const i = next++;
         answers.set(ids[i], await deliver(ports, ids[i], i, signingSecret));
+        onEach(ids[i]);
         await onAnswered(answers.size);
       }
     }),

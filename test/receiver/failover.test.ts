@@ -1,0 +1,143 @@
+/**
+ * lane: full (Redis Sentinel)
+ * The receiver on a master with a replica and three sentinels (real redis-server processes): three
+ * receiver replicas (the CLI) take 2,000 deliveries; mid-run the replication link stalls for 300 ms
+ * (the replica falls behind, as on a slow link) and the master is SIGKILLed at the end of the stall; the sentinels promote the replica, the receivers follow, the old master comes back as a
+ * replica. With REDIS_WAIT_REPLICAS=1 every delivery answered 200 is handled; without it, what the
+ * master answered during the replica's lag and had not handled yet is lost — and nothing else.
+ */
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { freePort } from "../../scripts/free-port";
+import { waitFor } from "../../scripts/wait-for";
+import { RedisServer } from "../support/redis-server";
+import { startSentinelSet } from "../support/redis-topologies";
+import { HANDLER, Replica, runs, secret, sendAll, signed, sleep } from "../support/replicas";
+
+const work = mkdtempSync(join(tmpdir(), "gemini-failover-"));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+interface FailoverRun {
+  answers: Map<string, string>;
+  /** When each delivery was answered 200 (ms since the epoch). */
+  answeredAt: Map<string, number>;
+  killedAt: number;
+  /** When the replica stopped taking the master's writes. */
+  stalledAt: number;
+  /** From the kill to the sentinels naming the new master. */
+  failoverMs: number;
+  record: string;
+  ids: string[];
+  replicas: Replica[];
+}
+
+async function failoverRun(label: string, extra: Record<string, string>): Promise<FailoverRun> {
+  const dir = mkdtempSync(join(work, `${label}-`));
+  const set = await startSentinelSet(dir);
+  const record = join(dir, "runs.log");
+  writeFileSync(record, "");
+  const env = {
+    WEBHOOK_SIGNING_SECRETS: secret,
+    REDIS_SENTINELS: set.sentinelsVariable,
+    REDIS_SENTINEL_NAME: set.name,
+    HANDLER_MODULE: HANDLER,
+    HANDLER_VISIBILITY_TIMEOUT_MS: "1500",
+    HANDLER_TIMEOUT_MS: "1000",
+    RECORD_WORK_MS: "5",
+    RECORD_FILE: record,
+    LOG_LEVEL: "warn",
+    ...extra,
+  };
+  const replicas = await Promise.all([0, 1, 2].map(async () => new Replica(await freePort(), env)));
+  await Promise.all(replicas.map((r) => r.start()));
+  const ids = Array.from({ length: 2000 }, (_, i) => `msg_f${i}_${randomBytes(3).toString("hex")}`);
+  const answeredAt = new Map<string, number>();
+  let killedAt = 0;
+  let stalledAt = 0;
+  let failover: Promise<number> | undefined;
+  const answers = await sendAll(replicas.map((r) => r.port), ids, 24, async (n) => {
+    if (n >= 700 && !failover) {
+      failover = (async () => {
+        stalledAt = Date.now();
+        set.link.stall();
+        await sleep(300);
+        killedAt = Date.now();
+        await set.master.kill("SIGKILL");
+        await waitFor("the sentinels to promote the replica", async () => (await set.masterPort().catch(() => 0)) === set.replica.port, 30_000, 50);
+        const ms = Date.now() - killedAt;
+        // The old master comes back as a replica of the new one (as Sentinel reconfigures it), empty.
+        set.master.options = { args: ["--replicaof", "127.0.0.1", String(set.replica.port)] };
+        await set.master.start();
+        return ms;
+      })();
+    }
+  }, secret, (id) => answeredAt.set(id, Date.now()));
+  assert.ok(failover, "the master was killed");
+  const failoverMs = await failover;
+  return { answers, answeredAt, killedAt, stalledAt, failoverMs, record, ids, replicas };
+}
+
+/** Deliveries answered 200 and never handled, once the handlers are quiet. */
+async function lostAfterQuiet(run: FailoverRun): Promise<string[]> {
+  let last = -1;
+  await waitFor("the handlers to go quiet", () => {
+    const done = runs(run.record).done.size;
+    const quiet = done === last;
+    last = done;
+    return done === run.ids.length || quiet;
+  }, 60_000, 3_000);
+  const { done } = runs(run.record);
+  return run.ids.filter((id) => !done.has(id));
+}
+
+test("Sentinel failover with REDIS_WAIT_REPLICAS=1: the master SIGKILLed mid-run, every delivery answered 200 is handled by the new master's workers", async () => {
+  const run = await failoverRun("wait", { REDIS_WAIT_REPLICAS: "1", REDIS_WAIT_TIMEOUT_MS: "500" });
+  assert.equal(run.answers.size, 2000, "every delivery answered 200 in the end");
+  await waitFor("every delivery answered 200 handled", () => runs(run.record).done.size === 2000, 60_000);
+  const { done } = runs(run.record);
+  const lost = run.ids.filter((id) => !done.has(id));
+  const twice = run.ids.filter((id) => done.get(id)! > 1).length;
+  const duplicates = [...run.answers.values()].filter((a) => a === "duplicate").length;
+  console.log(`sentinel failover, REDIS_WAIT_REPLICAS=1: replica stalled ${run.killedAt - run.stalledAt} ms, then the master killed; new master named ${run.failoverMs} ms after the kill; 2000 answered 200, ${lost.length} lost, ${duplicates} answered "duplicate" (retries of accepts that had landed), ${twice} handled twice (acknowledgements lost with the old master)`);
+  assert.deepEqual(lost, []);
+  await Promise.all(run.replicas.map((r) => r.kill("SIGTERM")));
+}, 240_000);
+
+test("Sentinel failover without REDIS_WAIT_REPLICAS: the receivers follow the new master; deliveries answered while the replica lagged (and not yet handled) are lost, and nothing else", async () => {
+  const run = await failoverRun("nowait", {});
+  assert.equal(run.answers.size, 2000);
+  const lost = await lostAfterQuiet(run);
+  const outsideLag = lost.filter((id) => run.answeredAt.get(id)! < run.stalledAt);
+  const inLag = run.ids.filter((id) => run.answeredAt.get(id)! >= run.stalledAt && run.answeredAt.get(id)! <= run.killedAt).length;
+  console.log(`sentinel failover, no WAIT: new master named ${run.failoverMs} ms after the kill; ${inLag} deliveries answered 200 during the replica's ${run.killedAt - run.stalledAt} ms lag, ${lost.length} of 2000 answered 200 and lost, ${outsideLag.length} of them answered before the lag began`);
+  assert.ok(lost.length > 0, "the replica's lag lost nothing: the window was not exercised");
+  assert.deepEqual(outsideLag, [], "only deliveries answered during the replica's lag may be lost");
+  await Promise.all(run.replicas.map((r) => r.kill("SIGTERM")));
+}, 240_000);
+
+test("REDIS_WAIT_REPLICAS with no replica attached: 503 after REDIS_WAIT_TIMEOUT_MS, and the retry is answered once a replica holds the event", async () => {
+  const master = await RedisServer.start();
+  const replica = new Replica(await freePort(), { WEBHOOK_SIGNING_SECRETS: secret, REDIS_URL: master.url, REDIS_WAIT_REPLICAS: "1", REDIS_WAIT_TIMEOUT_MS: "300", LOG_LEVEL: "warn" });
+  await replica.start();
+  const startedAt = Date.now();
+  const first = await fetch(`${replica.url}/webhooks/gemini`, signed("msg_unreplicated"));
+  const ms = Date.now() - startedAt;
+  assert.equal(first.status, 503);
+  assert.deepEqual(await first.json(), { error: "not_replicated" });
+  assert.ok(ms >= 300, `answered after ${ms} ms, before the WAIT timeout`);
+  const follower = await RedisServer.start({ args: ["--replicaof", "127.0.0.1", String(master.port)] });
+  try {
+    await waitFor("the retry answered", async () => (await fetch(`${replica.url}/webhooks/gemini`, signed("msg_unreplicated"))).status === 200, 20_000, 200);
+    const again = await fetch(`${replica.url}/webhooks/gemini`, signed("msg_unreplicated"));
+    assert.deepEqual(await again.json(), { status: "duplicate" });
+    const metrics = await (await fetch(`${replica.url}/metrics`)).text();
+    assert.match(metrics, /gemini_webhook_deliveries_total\{outcome="not_replicated"[^}]*\} [1-9]/);
+  } finally {
+    await replica.kill("SIGTERM");
+    await follower.kill();
+    await master.kill();
+  }
+}, 60_000);
