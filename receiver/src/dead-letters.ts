@@ -101,12 +101,17 @@ export class DeadLetterStore {
     return replayed ?? undefined;
   }
 
-  /** Replays every dead letter, oldest first in each partition; how many. */
+  /**
+   * Replays every dead letter there is now, oldest first in each partition; how many. Entries that
+   * arrive meanwhile (a replayed event failing again) are left for the next replay: no loop.
+   */
   async replayAll(by: string): Promise<number> {
     let count = 0;
     for (const partition of this.partitions) {
+      const [newest] = (await this.redis.xrevrange(partition.deadLetter, "+", "-", "COUNT", 1)) as [string, string[]][];
+      if (!newest) continue;
       for (;;) {
-        const rows = (await this.redis.xrange(partition.deadLetter, "-", "+", "COUNT", 100)) as [string, string[]][];
+        const rows = (await this.redis.xrange(partition.deadLetter, "-", newest[0], "COUNT", 100)) as [string, string[]][];
         if (rows.length === 0) break;
         for (const [entry] of rows) if (await this.replay(this.#idOf(partition, entry), by)) count++;
       }

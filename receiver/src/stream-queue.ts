@@ -170,6 +170,8 @@ export class StreamQueue {
   readonly #stopping = new AbortController();
   /** Set when `close` gave up waiting: a run finishing later neither acknowledges nor dead-letters. */
   #abandoned = false;
+  /** Set once `close` is done: acknowledgements are no longer tried again. */
+  #closed = false;
   /** The accepts of the current turn, per partition, sent together when the turn ends. */
   #groups = new Map<number, PendingAccept[]>();
 
@@ -301,6 +303,7 @@ export class StreamQueue {
     const unfinished = this.#active;
     if (unfinished > 0) this.#abandoned = true;
     await Promise.allSettled([...this.#acks.values()].map((batch) => batch.done)); // the last acknowledgements reach Redis before it is closed
+    this.#closed = true;
     return unfinished;
   }
 
@@ -420,22 +423,35 @@ export class StreamQueue {
       });
   }
 
-  /** Acknowledgements made in the same turn go to Redis as one call per partition. */
-  #acks = new Map<number, { ids: string[]; done: Promise<void> }>();
+  /**
+   * Acknowledgements made in the same turn go to Redis as one call per partition. One that meets
+   * Redis down is tried again every 200 ms while the entry is still this replica's (inside the
+   * visibility timeout): a blip or a failover does not make finished events run again.
+   */
+  #acks = new Map<number, { ids: string[]; since: number; done: Promise<void> }>();
 
-  #ack(partition: PartitionKeys, id: string): Promise<void> {
+  #ack(partition: PartitionKeys, id: string, since = Date.now()): Promise<void> {
     let batch = this.#acks.get(partition.index);
     if (!batch) {
-      const ids: string[] = [];
-      const done = new Promise<void>((resolve) => setImmediate(resolve)).then(async () => {
+      const created = { ids: [] as string[], since, done: Promise.resolve() };
+      created.done = new Promise<void>((resolve) => setImmediate(resolve)).then(async () => {
         this.#acks.delete(partition.index);
-        await this.#redis.geminiAck(partition.events, this.#group, ...ids);
+        await this.#redis.geminiAck(partition.events, this.#group, ...created.ids).catch((err: unknown) => {
+          this.#retryAcks(partition, created.ids, created.since);
+          throw err;
+        });
       });
-      batch = { ids, done };
+      batch = created;
       this.#acks.set(partition.index, batch);
     }
     batch.ids.push(id);
     return batch.done;
+  }
+
+  #retryAcks(partition: PartitionKeys, ids: string[], since: number): void {
+    if (this.#closed || Date.now() - since + 200 >= this.#options.visibilityTimeoutMs) return; // taken over by then: it runs again
+    const timer = setTimeout(() => ids.forEach((id) => this.#ack(partition, id, since).catch(() => undefined)), 200);
+    timer.unref();
   }
 
   /** The read and claim loops waiting for a free handler slot (woken by a finished run or by close). */

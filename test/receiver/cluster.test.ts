@@ -1,0 +1,119 @@
+/**
+ * lane: full (Redis Cluster)
+ * The receiver on a 3-master Redis Cluster (real redis-server processes, `redis-cli --cluster
+ * create`, appendfsync always) with REDIS_STREAM_PARTITIONS=3: each partition's keys share a hash
+ * tag (the accept script runs on one slot) and the partitions land on three different masters.
+ * Three receiver replicas take 2,000 deliveries while one master is SIGKILLed and restarted mid-run:
+ * every delivery answered 200 is handled.
+ */
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { freePort } from "../../scripts/free-port";
+import { RECEIVER_CLI } from "../../scripts/paths";
+import { waitFor } from "../../scripts/wait-for";
+import { ask, startCluster } from "../support/redis-topologies";
+import { deliver, HANDLER, Replica, runs, secret, sendAll, sleep } from "../support/replicas";
+
+const work = mkdtempSync(join(tmpdir(), "gemini-cluster-"));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+/** A partition's keys as the receiver names them (docs/receiver.md): `<prefix>{<tag>}:events`, … */
+async function partitionStreams(port: number): Promise<string[]> {
+  const keys: string[] = [];
+  let cursor = "0";
+  do {
+    const [next, found] = await ask<[string, string[]]>(port, "SCAN", cursor, "MATCH", "gemini-webhooks:{*}:events", "COUNT", 1000);
+    cursor = next;
+    keys.push(...found);
+  } while (cursor !== "0");
+  return keys;
+}
+
+test("a 3-master Cluster, 3 partitions: one partition per master; 2,000 deliveries with a master SIGKILLed and restarted mid-run, every delivery answered 200 handled", async () => {
+  const cluster = await startCluster(join(work, "c1"), 3, "always");
+  const record = join(work, "cluster.log");
+  writeFileSync(record, "");
+  const env = {
+    WEBHOOK_SIGNING_SECRETS: secret,
+    REDIS_CLUSTER_NODES: cluster.nodesVariable,
+    REDIS_STREAM_PARTITIONS: "3",
+    HANDLER_MODULE: HANDLER,
+    HANDLER_VISIBILITY_TIMEOUT_MS: "1500",
+    HANDLER_TIMEOUT_MS: "1000",
+    RECORD_WORK_MS: "20",
+    RECORD_FILE: record,
+    LOG_LEVEL: "warn",
+  };
+  const replicas = await Promise.all([0, 1, 2].map(async () => new Replica(await freePort(), env)));
+  await Promise.all(replicas.map((r) => r.start()));
+  try {
+    // Where the partitions live: each stream on its own master, its keys in its slot.
+    let streams: string[] = [];
+    await waitFor("the three partition streams", async () => {
+      streams = (await Promise.all(cluster.nodes.map((n) => partitionStreams(n.port)))).flat().sort();
+      return streams.length === 3;
+    }, 20_000, 100);
+    const owners = await Promise.all(streams.map(async (key) => cluster.portOfSlot(await ask<number>(cluster.nodes[0].port, "CLUSTER", "KEYSLOT", key))));
+    assert.equal(new Set(owners).size, 3, `the partitions' masters: ${owners.join(", ")}`);
+
+    const ids = Array.from({ length: 2000 }, (_, i) => `msg_c${i}_${randomBytes(3).toString("hex")}`);
+    const victim = cluster.nodes[1];
+    let restarted: Promise<void> | undefined;
+    const answers = await sendAll(replicas.map((r) => r.port), ids, 24, async (n) => {
+      if (n >= 700 && !restarted) restarted = victim.kill("SIGKILL").then(() => sleep(1_000)).then(() => victim.start());
+    });
+    assert.ok(restarted, "a master was restarted");
+    await restarted;
+    assert.equal(answers.size, 2000);
+    await waitFor("every delivery answered 200 handled", () => runs(record).done.size === 2000, 90_000);
+    const { done } = runs(record);
+    const lost = ids.filter((id) => !done.has(id));
+    const duplicates = [...answers.values()].filter((a) => a === "duplicate").length;
+    const twice = ids.filter((id) => done.get(id)! > 1).length;
+    console.log(`cluster: 3 masters, 3 partitions (${streams.join(", ")} on :${owners.join(", :")}); master :${victim.port} SIGKILLed after 700 answers and restarted 1 s later; 2000 answered 200, ${lost.length} lost, ${duplicates} answered "duplicate", ${twice} handled twice`);
+    assert.deepEqual(lost, []);
+
+    // The same webhook id again: its partition's dedup key still holds it.
+    assert.equal(await deliver([replicas[0].port], ids[0], 0), "duplicate");
+  } finally {
+    await Promise.all(replicas.map((r) => r.kill("SIGTERM")));
+  }
+}, 300_000);
+
+test("dead letters on a Cluster with partitions: listed over every partition, shown, replayed and dropped by their partition-qualified id", async () => {
+  const cluster = await startCluster(join(work, "c2"), 3);
+  const failing = join(work, "failing-handler.js");
+  writeFileSync(failing, `exports.handle = async (event) => { throw new Error("no database for " + event.webhookId); };`);
+  const env = {
+    WEBHOOK_SIGNING_SECRETS: secret,
+    REDIS_CLUSTER_NODES: cluster.nodesVariable.split(",")[0], // one node is enough: the others are discovered
+    REDIS_STREAM_PARTITIONS: "3",
+    HANDLER_MODULE: failing,
+    HANDLER_MAX_ATTEMPTS: "1",
+    LOG_LEVEL: "error",
+  };
+  const replica = new Replica(await freePort(), env);
+  await replica.start();
+  const cli = (...args: string[]) => promisify(execFile)(process.execPath, [RECEIVER_CLI, "dead-letters", ...args], { env: { PATH: process.env.PATH, ...env } }).then((r) => r.stdout);
+  try {
+    const ids = Array.from({ length: 12 }, (_, i) => `msg_dl${i}`);
+    await sendAll([replica.port], ids, 4);
+    await waitFor("twelve dead letters", async () => (JSON.parse(await cli("list", "--json")) as unknown[]).length === 12, 30_000, 200);
+    const listed = JSON.parse(await cli("list", "--json")) as { id: string; webhookId: string }[];
+    const partitions = new Set(listed.map((l) => /^p(\d)\//.exec(l.id)?.[1]));
+    assert.equal(partitions.size, 3, `dead letters in every partition: ${listed.map((l) => l.id).join(" ")}`);
+    assert.deepEqual(listed.map((l) => l.webhookId).sort(), [...ids].sort());
+    const [first, second] = listed;
+    assert.equal((JSON.parse(await cli("show", first.id)) as { webhookId: string }).webhookId, first.webhookId);
+    assert.equal((await cli("drop", second.id)).trim(), `dropped ${second.id}`);
+    assert.match(await cli("replay", "--all", "--by", "oncall"), /replayed 11 dead letters/);
+    await assert.rejects(cli("show", "1764430000000-0"), /is not a dead-letter id \(they look like p0\/1764430000000-0/);
+  } finally {
+    await replica.kill("SIGTERM");
+  }
+}, 120_000);
