@@ -310,3 +310,37 @@ test("started through npx, the server does not outlive the launcher: SIGTERM to 
   await once(launcher, "exit");
   await waitFor("the port to be free", async () => !(await fetch(`http://127.0.0.1:${port}/livez`).catch(() => undefined)), 3_000);
 }, 60_000);
+
+test("a Redis with a password: REDIS_PASSWORD is used, and a wrong one (in the URL or the variable) is named in the log and by the CLI without the password", async () => {
+  const redis = await RedisServer.start({ args: ["--requirepass", "right-horse-battery"] });
+  const host = `127.0.0.1:${redis.port}`;
+  const wrong = [
+    { REDIS_URL: `redis://:wrong-staple-one@${host}` },
+    { REDIS_URL: `redis://${host}`, REDIS_PASSWORD: "wrong-staple-two" },
+  ];
+  try {
+    for (const redisEnv of wrong) {
+      const env = { WEBHOOK_SIGNING_SECRETS: secret, LOG_LEVEL: "info", ...redisEnv };
+      const replica = new Replica(await freePort(), env);
+      await replica.start("/livez");
+      const answer = await fetch(`${replica.url}/webhooks/gemini`, signed("msg_wrong_password"));
+      assert.equal(answer.status, 503);
+      assert.equal((await fetch(`${replica.url}/readyz`)).status, 503);
+      const cli = await execFileAsync(process.execPath, [RECEIVER_CLI, "dead-letters", "list"], { env: { PATH: process.env.PATH, ...env } }).catch((err: { stderr: string; code: number }) => err);
+      await replica.kill("SIGTERM");
+      const said = replica.log + JSON.stringify(cli) + (await answer.text());
+      assert.match(replica.log, /redis unreachable/);
+      assert.match(replica.log, new RegExp(`"redis":"${host}"`));
+      assert.match(JSON.stringify(cli), /WRONGPASS|NOAUTH|cannot reach Redis/);
+      for (const leaked of ["wrong-staple", "right-horse"]) assert.ok(!said.includes(leaked), `the password is in: ${said.slice(0, 400)}`);
+    }
+    const env = { WEBHOOK_SIGNING_SECRETS: secret, LOG_LEVEL: "warn", REDIS_URL: `redis://${host}`, REDIS_PASSWORD: "right-horse-battery" };
+    const replica = new Replica(await freePort(), env);
+    await replica.start();
+    assert.equal(await deliver([replica.port], "msg_right_password", 0), "accepted");
+    assert.match(await deadLetters(env, "list"), /^0 dead letters/);
+    await replica.kill("SIGTERM");
+  } finally {
+    await redis.kill();
+  }
+}, 90_000);

@@ -145,6 +145,45 @@ describe("responses, dedup and metrics (inject)", () => {
     }
   });
 
+  test("Redis topology settings: Sentinel, Cluster, WAIT and partitions read, and every mistake named without echoing a password", () => {
+    const base = { WEBHOOK_SIGNING_SECRETS: secret };
+    const sentinel = loadConfig({ ...base, REDIS_SENTINELS: "10.0.0.1:26379, sentinel-b:26379,[::1]:26380", REDIS_SENTINEL_NAME: "mymaster", REDIS_PASSWORD: "data-pass", REDIS_SENTINEL_PASSWORD: "sentinel-pass", REDIS_TLS: "true" }).redis!;
+    assert.deepEqual(sentinel.topology, {
+      kind: "sentinel",
+      name: "mymaster",
+      sentinels: [{ host: "10.0.0.1", port: 26379 }, { host: "sentinel-b", port: 26379 }, { host: "::1", port: 26380 }],
+      sentinelPassword: "sentinel-pass",
+    });
+    assert.equal(sentinel.password, "data-pass");
+    assert.equal(sentinel.tls, true);
+    const cluster = loadConfig({ ...base, REDIS_CLUSTER_NODES: "a:7000,b:7001", REDIS_STREAM_PARTITIONS: "6", REDIS_WAIT_REPLICAS: "1", REDIS_WAIT_TIMEOUT_MS: "250" }).redis!;
+    assert.deepEqual(cluster.topology, { kind: "cluster", nodes: [{ host: "a", port: 7000 }, { host: "b", port: 7001 }] });
+    assert.deepEqual([cluster.partitions, cluster.waitReplicas, cluster.waitTimeoutMs, cluster.failoverWaitMs], [6, 1, 250, 5000]);
+    assert.equal(loadConfig(base).redis, undefined, "no Redis: in memory");
+
+    const refused: [Record<string, string>, RegExp][] = [
+      [{ REDIS_URL: "redis://a:6379", REDIS_CLUSTER_NODES: "b:7000" }, /REDIS_URL and REDIS_CLUSTER_NODES exclude each other/],
+      [{ REDIS_SENTINELS: "a:26379" }, /REDIS_SENTINELS needs REDIS_SENTINEL_NAME/],
+      [{ REDIS_SENTINEL_NAME: "mymaster", REDIS_URL: "redis://a" }, /REDIS_SENTINEL_NAME is set without REDIS_SENTINELS/],
+      [{ REDIS_SENTINELS: "a:26379,b", REDIS_SENTINEL_NAME: "m" }, /REDIS_SENTINELS: entry #2 "b" is not host:port/],
+      [{ REDIS_CLUSTER_NODES: "a:99999" }, /REDIS_CLUSTER_NODES: entry #1 "a:99999" is not host:port/],
+      [{ REDIS_WAIT_REPLICAS: "1" }, /REDIS_WAIT_REPLICAS is set but no Redis is: set REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES/],
+      [{ REDIS_URL: "redis://a", REDIS_STREAM_PARTITIONS: "0" }, /REDIS_STREAM_PARTITIONS must be between 1 and 256/],
+      [{ REDIS_URL: "redis://a", REDIS_WAIT_TIMEOUT_MS: "0" }, /REDIS_WAIT_TIMEOUT_MS must be between 1 and 60000/],
+      [{ REDIS_URL: "redis://a", REDIS_TLS: "true" }, /REDIS_TLS applies to REDIS_SENTINELS and REDIS_CLUSTER_NODES; with REDIS_URL, use the rediss: scheme/],
+      [{ REDIS_URL: "redis://:url-pass@a", REDIS_PASSWORD: "env-pass" }, /REDIS_PASSWORD and a password in REDIS_URL: set one/],
+      [{ REDIS_URL: "redis://a", REDIS_KEY_PREFIX: "team{a}:" }, /REDIS_KEY_PREFIX must be .* without spaces or braces/],
+      [{ REDIS_URL: "redis://a", REDIS_WAIT_REPLICA: "1" }, /REDIS_WAIT_REPLICA is not a receiver variable \(did you mean REDIS_WAIT_REPLICAS\?\)/],
+    ];
+    for (const [env, message] of refused) {
+      assert.throws(() => loadConfig({ ...base, ...env }), (err: Error) => {
+        assert.match(err.message, message);
+        for (const value of ["url-pass", "env-pass"]) assert.ok(!err.message.includes(value), `${err.message} echoes a password`);
+        return true;
+      });
+    }
+  });
+
   test("the CLI refuses to start on bad configuration with a message naming the variable", () => {
     const result = spawnSync(process.execPath, [RECEIVER_CLI], { env: { PATH: process.env.PATH, PORT: "99999", WEBHOOK_SIGNING_SECRETS: secret }, encoding: "utf8" });
     assert.equal(result.status, 2);

@@ -48,13 +48,13 @@ export class RedisServer {
     live.add(this);
     const failed = once(child, "error").then(([e]) => e as Error);
     const ready = waitFor("redis-server to answer", async () => {
-      const probe = new Redis(this.url, { lazyConnect: true, retryStrategy: () => null });
+      const probe = new Redis(this.url, { lazyConnect: true, retryStrategy: () => null, enableReadyCheck: false });
       probe.on("error", () => undefined); // refused until the server is up
       try {
         await probe.connect();
         return (await probe.ping()) === "PONG";
-      } catch {
-        return false;
+      } catch (err) {
+        return /NOAUTH/.test((err as Error).message); // up, with a password
       } finally {
         probe.disconnect();
       }
