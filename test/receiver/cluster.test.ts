@@ -17,7 +17,7 @@ import { freePort } from "../../scripts/free-port";
 import { RECEIVER_CLI } from "../../scripts/paths";
 import { waitFor } from "../../scripts/wait-for";
 import { ask, startCluster } from "../support/redis-topologies";
-import { deliver, HANDLER, Replica, runs, secret, sendAll, sleep } from "../support/replicas";
+import { deliver, HANDLER, Replica, runs, secret, sendAll, signed, sleep } from "../support/replicas";
 
 const work = mkdtempSync(join(tmpdir(), "gemini-cluster-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -55,7 +55,7 @@ test("a 3-master Cluster, 3 partitions: one partition per master; 2,000 deliveri
     // Where the partitions live: each stream on its own master, its keys in its slot.
     let streams: string[] = [];
     await waitFor("the three partition streams", async () => {
-      streams = (await Promise.all(cluster.nodes.map((n) => partitionStreams(n.port)))).flat().sort();
+      streams = [...new Set((await Promise.all(cluster.nodes.map((n) => partitionStreams(n.port)))).flat())].sort(); // masters and their replicas
       return streams.length === 3;
     }, 20_000, 100);
     const owners = await Promise.all(streams.map(async (key) => cluster.portOfSlot(await ask<number>(cluster.nodes[0].port, "CLUSTER", "KEYSLOT", key))));
@@ -114,6 +114,42 @@ test("dead letters on a Cluster with partitions: listed over every partition, sh
     assert.match(await cli("replay", "--all", "--by", "oncall"), /replayed 11 dead letters/);
     await assert.rejects(cli("show", "1764430000000-0"), /is not a dead-letter id \(they look like p0\/1764430000000-0/);
   } finally {
+    await replica.kill("SIGTERM");
+  }
+}, 120_000);
+
+test("REDIS_WAIT_REPLICAS on a Cluster with replicas: the WAIT follows each partition's script to that partition's master — a stalled replica holds back only its master's partition", async () => {
+  const cluster = await startCluster(join(work, "c3"), 3, undefined, 1);
+  const env = { WEBHOOK_SIGNING_SECRETS: secret, REDIS_CLUSTER_NODES: cluster.nodesVariable, REDIS_STREAM_PARTITIONS: "3", REDIS_WAIT_REPLICAS: "1", REDIS_WAIT_TIMEOUT_MS: "300", LOG_LEVEL: "error" };
+  const replica = new Replica(await freePort(), env);
+  await replica.start();
+  let streams: string[] = [];
+  await waitFor("the three partition streams", async () => {
+    streams = [...new Set((await Promise.all(cluster.nodes.map((n) => partitionStreams(n.port)))).flat())].sort(); // masters and their replicas
+    return streams.length === 3;
+  }, 20_000, 100);
+  const slot = await ask<number>(cluster.nodes[0].port, "CLUSTER", "KEYSLOT", streams[0]);
+  const master = await cluster.portOfSlot(slot);
+  const [stalled] = await cluster.replicasOf(master);
+  const stalledNode = cluster.nodes.find((n) => n.port === stalled)!;
+  stalledNode.child!.kill("SIGSTOP"); // its master's WAIT cannot be satisfied; the others can
+  try {
+    const ids = Array.from({ length: 30 }, (_, i) => `msg_w${i}`);
+    const statuses = await Promise.all(ids.map(async (id) => [id, (await fetch(`${replica.url}/webhooks/gemini`, signed(id))).status] as const));
+    const refused = statuses.filter(([, status]) => status === 503).map(([id]) => id).sort();
+    const accepted = statuses.filter(([, status]) => status === 200).map(([id]) => id);
+    assert.equal(refused.length + accepted.length, 30);
+    assert.ok(refused.length > 0 && accepted.length > 0, `${refused.length} refused, ${accepted.length} accepted`);
+    stalledNode.child!.kill("SIGCONT");
+    await sendAll([replica.port], refused, 4); // the sender's retries, once the replica has caught up
+    // Every refused delivery belongs to the stalled replica's master's partition, and only those do.
+    const seen = streams[0].replace(/events$/, "seen:"); // that partition's dedup keys (the stream itself is drained by the handler)
+    const inPartition: string[] = [];
+    for (const id of ids) if ((await ask<number>(master, "EXISTS", `${seen}${id}`)) === 1) inPartition.push(id);
+    assert.deepEqual(inPartition.sort(), refused, "the partition on the stalled replica's master holds exactly the deliveries refused");
+    console.log(`cluster + WAIT: replica :${stalled} of master :${master} stalled: ${refused.length} of 30 deliveries (that master's partition) answered 503 not_replicated, ${accepted.length} (the other partitions) 200`);
+  } finally {
+    stalledNode.child!.kill("SIGCONT");
     await replica.kill("SIGTERM");
   }
 }, 120_000);

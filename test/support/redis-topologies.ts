@@ -150,27 +150,34 @@ export async function startSentinelSet(dir: string): Promise<SentinelSet> {
 }
 
 export interface RedisCluster {
+  /** Masters first, then replicas (with `replicasPerMaster`). */
   nodes: RedisServer[];
   /** REDIS_CLUSTER_NODES for the receivers. */
   nodesVariable: string;
   /** The port of the master serving a slot. */
   portOfSlot(slot: number): Promise<number>;
+  /** The ports of a master's replicas. */
+  replicasOf(masterPort: number): Promise<number[]>;
 }
 
-/** `count` masters, no replicas, each with its own directory (nodes.conf, and the AOF with `fsync`). */
-export async function startCluster(dir: string, count: number, fsync?: "always" | "everysec"): Promise<RedisCluster> {
+/** `count` masters (and `replicasPerMaster` replicas of each), each node with its own directory (nodes.conf, and the AOF with `fsync`). */
+export async function startCluster(dir: string, count: number, fsync?: "always" | "everysec", replicasPerMaster = 0): Promise<RedisCluster> {
   const nodes = await Promise.all(
-    Array.from({ length: count }, async (_, i) => {
+    Array.from({ length: count * (1 + replicasPerMaster) }, async (_, i) => {
       const nodeDir = join(dir, `node-${i}`);
       mkdirSync(nodeDir, { recursive: true });
       return RedisServer.start({ dir: nodeDir, ...(fsync ? { fsync } : {}), args: ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "5000"] });
     }),
   );
   const addresses = nodes.map((n) => `127.0.0.1:${n.port}`);
-  await run("redis-cli", ["--cluster", "create", ...addresses, "--cluster-replicas", "0", "--cluster-yes"], { timeout: 60_000 });
+  await run("redis-cli", ["--cluster", "create", ...addresses, "--cluster-replicas", String(replicasPerMaster), "--cluster-yes"], { timeout: 60_000 });
   await waitFor("the cluster to agree", async () => {
     for (const node of nodes) if (!/cluster_state:ok/.test(await ask<string>(node.port, "CLUSTER", "INFO"))) return false;
-    return true;
+    let linked = 0; // every replica attached to its master and in sync
+    for (const node of nodes) {
+      if (/role:slave[\s\S]*master_link_status:up/.test(await ask<string>(node.port, "INFO", "replication"))) linked++;
+    }
+    return linked === count * replicasPerMaster;
   }, 30_000, 100);
   return {
     nodes,
@@ -180,6 +187,10 @@ export async function startCluster(dir: string, count: number, fsync?: "always" 
       const range = ranges.find(([low, high]) => slot >= low && slot <= high);
       if (!range) throw new Error(`slot ${slot} is not served`);
       return Number(range[2][1]);
+    },
+    async replicasOf(masterPort: number) {
+      const replication = await ask<string>(masterPort, "INFO", "replication");
+      return [...replication.matchAll(/^slave\d+:ip=[^,]+,port=(\d+)/gm)].map((m) => Number(m[1]));
     },
   };
 }
