@@ -8,7 +8,6 @@
  */
 import type { DedupStore } from "./dedup";
 import type { HandlerMeta, ReceivedEvent } from "./event";
-import { legacyStreams } from "./partitions";
 import type { RedisClient } from "./redis";
 import { AcceptResult, NotReplicatedError, ProcessOutcome, StreamQueue, StreamQueueOptions } from "./stream-queue";
 import { WorkQueue } from "./work-queue";
@@ -98,8 +97,11 @@ const REFUSED = /^(ERR|WRONGTYPE|NOPERM|NOAUTH|WRONGPASS|NOSCRIPT)\b/;
 export interface DurableOptions extends StreamQueueOptions {
   /** How long an accept interrupted by a failover or a blip waits for Redis and is tried again (default 5 000 ms). */
   failoverWaitMs?: number;
-  /** Called at start when an earlier release's key layout still holds events (stream, count). */
-  onLegacyBacklog?: (stream: string, events: number) => void;
+  /**
+   * Called at start when an earlier release's stream holds events: `finishing` when this replica
+   * finishes them (0.3's layout under this prefix), else not (0.2's default prefix).
+   */
+  onLegacyBacklog?: (stream: string, events: number, finishing: boolean) => void;
 }
 
 export class DurableHandoff implements Handoff {
@@ -128,12 +130,13 @@ export class DurableHandoff implements Handoff {
 
   async start(): Promise<void> {
     await this.queue.start();
-    // Earlier releases kept their events elsewhere (0.2: `gemini-webhook:events`; 0.3: `<prefix>events`,
-    // no partitions): events left there are never handled by this release.
+    // Releases up to 0.3 kept one stream, `<prefix>events` (0.2's default prefix: `gemini-webhook:`).
     if (!this.options.onLegacyBacklog || this.redis.status !== "ready") return;
-    for (const stream of legacyStreams(this.options.prefix ?? "gemini-webhooks:")) {
+    const streams = new Map<string, boolean>([["gemini-webhook:events", false]]);
+    if (this.queue.legacy) streams.set(this.queue.legacy.events, true);
+    for (const [stream, finishing] of streams) {
       const waiting = await this.redis.xlen(stream).catch(() => 0);
-      if (waiting > 0) this.options.onLegacyBacklog(stream, waiting);
+      if (waiting > 0) this.options.onLegacyBacklog(stream, waiting, finishing);
     }
   }
 

@@ -62,7 +62,10 @@ export function partitionOf(webhookId: string, count: number): number {
   return count === 1 ? 0 : crc16(webhookId) % count;
 }
 
-/** The event streams of earlier releases (no partitions, no hash tag): a backlog there is never handled. */
-export function legacyStreams(prefix: string): string[] {
-  return [...new Set([`${prefix}events`, "gemini-webhook:events"])];
+/**
+ * The keys of releases up to 0.3 (one stream, no hash tag) under `prefix`: a replica finishes what
+ * they hold (partition index -1) but never appends to them.
+ */
+export function legacyKeys(prefix: string): PartitionKeys {
+  return { index: -1, events: `${prefix}events`, deadLetter: `${prefix}dead-letter`, trimmed: `${prefix}dead-letter:trimmed`, seen: (id: string) => `${prefix}seen:${id}` };
 }

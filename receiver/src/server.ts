@@ -139,8 +139,10 @@ function createHandoff(config: ReceiverConfig, options: ReceiverOptions, app: Fa
     visibilityTimeoutMs: config.visibilityTimeoutMs,
     maxAttempts: config.maxAttempts,
     deadLetterMax: config.deadLetterMax,
-    onLegacyBacklog: (stream, events) =>
-      app.log.warn({ events, stream }, "events are waiting in an earlier release's stream, which this release does not read: keep one replica of that release (0.3 or 0.2) running until the stream is empty"),
+    onLegacyBacklog: (stream, events, finishing) =>
+      finishing
+        ? app.log.info({ events, stream }, "finishing the events an earlier release (up to 0.3) left in its stream; its dead letters move to this release's")
+        : app.log.warn({ events, stream }, "events are waiting under 0.2's default key prefix: run one replica with REDIS_KEY_PREFIX=gemini-webhook: to finish them"),
   });
 }
 

@@ -19,7 +19,8 @@
  *   those that finish; the others stay pending, for another replica to take over.
  */
 import { randomBytes } from "node:crypto";
-import { PartitionKeys, partitionKeys, partitionOf } from "./partitions";
+import { once } from "node:events";
+import { legacyKeys, PartitionKeys, partitionKeys, partitionOf } from "./partitions";
 import type { RedisClient } from "./redis";
 import { within } from "./wait";
 
@@ -49,6 +50,12 @@ export interface StreamQueueOptions {
   waitReplicas?: number;
   /** How long the answer waits for them (default 1000 ms). */
   waitTimeoutMs?: number;
+  /**
+   * Finish what releases up to 0.3 left in their one stream under this prefix (not on a Cluster,
+   * which they did not support): its events are run and acknowledged there, its dead letters moved
+   * to partition 0's (default true).
+   */
+  finishLegacy?: boolean;
 }
 
 export interface StreamEntryMeta {
@@ -113,6 +120,22 @@ for a = 4, #ARGV, 3 do
 end
 return results`;
 
+// KEYS: an earlier release's dead-letter stream and trimmed counter, partition 0's. Moves up to 100
+// entries (fields kept, \`migrated_from\` added) and the count; returns how many moved.
+const MIGRATE_DEAD_LETTERS = `
+local rows = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 100)
+for _, row in ipairs(rows) do
+  local fields = row[2]
+  fields[#fields + 1] = 'migrated_from'
+  fields[#fields + 1] = row[1]
+  redis.call('XADD', KEYS[3], '*', unpack(fields))
+  redis.call('XDEL', KEYS[1], row[1])
+end
+if redis.call('XLEN', KEYS[1]) == 0 then redis.call('DEL', KEYS[1]) end
+local trimmed = tonumber(redis.call('GET', KEYS[2]) or '0')
+if trimmed > 0 then redis.call('INCRBY', KEYS[4], trimmed) redis.call('DEL', KEYS[2]) end
+return #rows`;
+
 // KEYS: stream. ARGV: group, entry ids...
 const ACK = `
 local ids = { unpack(ARGV, 2) }
@@ -137,6 +160,7 @@ type Entry = [id: string, fields: Fields | null];
 interface Scripts {
   geminiAccept(...args: (string | number)[]): Promise<AcceptResult[]>;
   geminiAck(stream: string, group: string, ...ids: string[]): Promise<number>;
+  geminiMigrateDeadLetters(from: string, fromTrimmed: string, to: string, toTrimmed: string): Promise<number>;
   geminiDeadLetter(stream: string, dlq: string, trimmed: string, group: string, id: string, payload: string, error: string, attempts: number, reason: string, consumer: string, max: number): Promise<number>;
 }
 type ScriptedRedis = RedisClient & Scripts;
@@ -154,9 +178,11 @@ interface PendingAccept {
 
 export class StreamQueue {
   readonly partitions: readonly PartitionKeys[];
+  /** An earlier release's stream this replica finishes (not on a Cluster). */
+  readonly legacy?: PartitionKeys;
   readonly #group: string;
   readonly #consumer: string;
-  readonly #options: Required<Omit<StreamQueueOptions, "prefix" | "group" | "consumer" | "partitions">>;
+  readonly #options: Required<Omit<StreamQueueOptions, "prefix" | "group" | "consumer" | "partitions" | "finishLegacy">>;
   readonly #redis: ScriptedRedis;
   /** Blocking reads hold a connection: each partition's reader has its own. */
   #readers: RedisClient[] = [];
@@ -181,7 +207,9 @@ export class StreamQueue {
     private readonly onOutcome: (outcome: ProcessOutcome, payload: string, error?: unknown, trimmed?: number) => void = () => undefined,
     options: StreamQueueOptions = {},
   ) {
-    this.partitions = partitionKeys(options.prefix ?? "gemini-webhooks:", options.partitions ?? 1);
+    const prefix = options.prefix ?? "gemini-webhooks:";
+    this.partitions = partitionKeys(prefix, options.partitions ?? 1);
+    if (options.finishLegacy !== false && !(redis as { isCluster?: boolean }).isCluster) this.legacy = legacyKeys(prefix);
     this.#group = options.group ?? "receivers";
     this.#consumer = options.consumer ?? `${process.env.HOSTNAME ?? "receiver"}-${process.pid}-${randomBytes(3).toString("hex")}`;
     const visibilityTimeoutMs = options.visibilityTimeoutMs ?? 30_000;
@@ -200,6 +228,7 @@ export class StreamQueue {
     if (!this.#redis.geminiAccept) {
       redis.defineCommand("geminiAccept", { lua: ACCEPT });
       redis.defineCommand("geminiAck", { numberOfKeys: 1, lua: ACK });
+      redis.defineCommand("geminiMigrateDeadLetters", { numberOfKeys: 4, lua: MIGRATE_DEAD_LETTERS });
       redis.defineCommand("geminiDeadLetter", { numberOfKeys: 3, lua: DEAD_LETTER });
     }
   }
@@ -269,7 +298,11 @@ export class StreamQueue {
 
   /** Entries accepted and not yet acknowledged (waiting, in flight or waiting for a retry). */
   async depth(): Promise<number> {
-    return this.#sum(this.partitions.map((p) => this.#redis.xlen(p.events)));
+    return this.#sum(this.#all().map((p) => this.#redis.xlen(p.events)));
+  }
+
+  #all(): PartitionKeys[] {
+    return this.legacy ? [...this.partitions, this.legacy] : [...this.partitions];
   }
 
   async #sum(counts: Promise<number>[]): Promise<number> {
@@ -278,6 +311,8 @@ export class StreamQueue {
 
   /** Starts the workers; with Redis not reachable yet they keep trying (deliveries get 503 meanwhile). */
   async start(): Promise<void> {
+    // A connection still being made gets a moment: the groups are created, and the caller sees Redis's state.
+    if (this.#redis.status !== "ready") await within(once(this.#redis, "ready").then(() => undefined, () => undefined), 2_000);
     if (this.#redis.status === "ready") await Promise.all(this.partitions.map((p) => this.#ensureGroup(p).catch(() => undefined)));
     this.#readers = this.partitions.map(() => {
       const reader = this.#redis.duplicate() as RedisClient;
@@ -355,11 +390,34 @@ export class StreamQueue {
 
   async #claimLoop(): Promise<void> {
     while (this.#running) {
+      if (this.legacy) await this.#finishLegacy(this.legacy).catch(() => undefined); // the next round tries again
       await sleep(this.#options.claimIntervalMs, this.#stopping.signal);
       for (const partition of this.partitions) {
         if (!this.#running) return;
         await this.#claim(partition).catch((err) => this.#recover(partition, err)); // the next round tries again
       }
+    }
+  }
+
+  /**
+   * An earlier release's stream: its dead letters move to partition 0's, what it left pending is
+   * taken over, what it never delivered is read — until it is empty. Its group is never created:
+   * with no stream (or no group) there is nothing to finish.
+   */
+  async #finishLegacy(legacy: PartitionKeys): Promise<void> {
+    const target = this.partitions[0];
+    while ((await this.#redis.geminiMigrateDeadLetters(legacy.deadLetter, legacy.trimmed, target.deadLetter, target.trimmed)) > 0);
+    if ((await this.#redis.exists(legacy.events)) === 0) return;
+    await this.#claim(legacy);
+    for (;;) {
+      await this.#waitForSlot(false);
+      if (!this.#running) return;
+      const reply = (await this.#redis.xreadgroup(
+        "GROUP", this.#group, this.#consumer, "COUNT", this.#options.concurrency - this.#active, "STREAMS", legacy.events, ">",
+      )) as [string, Entry[]][] | null;
+      const entries = reply?.[0]?.[1] ?? [];
+      if (entries.length === 0) return;
+      for (const [id, fields] of entries) this.#run(legacy, id, fields, 1);
     }
   }
 

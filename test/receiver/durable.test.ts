@@ -6,12 +6,15 @@
  * balancer would). Replicas and Redis are SIGKILLed mid-run; everything answered 200 must be handled.
  */
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import Redis from "ioredis";
 import { freePort } from "../../scripts/free-port";
+import { RECEIVER_CLI } from "../../scripts/paths";
 import { waitFor } from "../../scripts/wait-for";
 import { RedisServer } from "../support/redis-server";
 import { deliver, HANDLER, inFlight, Replica, runs, secret, sendAll, sleep } from "../support/replicas";
@@ -117,6 +120,44 @@ test("a handler failing every time moves the event to the dead-letter stream wit
     assert.match(metrics, /gemini_webhook_processed_total\{outcome="failed"\} 2/);
     assert.match(metrics, /gemini_webhook_processed_total\{outcome="dead_letter"\} 1/);
     assert.match(metrics, /gemini_webhook_queue_depth 0/);
+  } finally {
+    client.disconnect();
+    await replica.kill("SIGTERM");
+    await redis.kill();
+  }
+}, 60_000);
+
+test("upgrading from 0.3: the events 0.3 left in its one stream (never read, and pending with a replica that died) are handled, its dead letters move to this release's, nothing is appended there", async () => {
+  const redis = await RedisServer.start();
+  const record = join(work, "upgrade.log");
+  writeFileSync(record, "");
+  const client = new Redis(redis.url);
+  // 0.3's layout, as its replicas wrote it: one stream `<prefix>events` read by the group `receivers`.
+  const event = (id: string) => JSON.stringify({ kind: "static", webhookId: id, type: "batch.succeeded", data: { id: `batches/${id}` }, envelope: { type: "batch.succeeded" } });
+  await client.xgroup("CREATE", "gemini-webhooks:events", "receivers", "0", "MKSTREAM");
+  for (let i = 0; i < 10; i++) await client.xadd("gemini-webhooks:events", "*", "event", event(`msg_old_pending${i}`));
+  await client.xreadgroup("GROUP", "receivers", "old-replica-killed", "COUNT", 10, "STREAMS", "gemini-webhooks:events", ">"); // in flight when 0.3 died
+  for (let i = 0; i < 20; i++) await client.xadd("gemini-webhooks:events", "*", "event", event(`msg_old_waiting${i}`));
+  await client.xadd("gemini-webhooks:dead-letter", "*", "event", event("msg_old_dead"), "error", "Error: no database", "attempts", "5", "entry", "1-0", "reason", "error", "consumer", "old", "failed_at", String(Date.now()));
+  await client.set("gemini-webhooks:dead-letter:trimmed", "2");
+
+  const env = { WEBHOOK_SIGNING_SECRETS: secret, REDIS_URL: redis.url, HANDLER_MODULE: HANDLER, RECORD_FILE: record, HANDLER_VISIBILITY_TIMEOUT_MS: "1000", HANDLER_TIMEOUT_MS: "500", LOG_LEVEL: "info" };
+  const replica = new Replica(await freePort(), env);
+  await replica.start();
+  try {
+    assert.equal(await deliver([replica.port], "msg_new", 0), "accepted");
+    await waitFor("0.3's events handled", () => runs(record).done.size === 31, 30_000);
+    const { done } = runs(record);
+    for (let i = 0; i < 10; i++) assert.equal(done.get(`msg_old_pending${i}`), 1);
+    for (let i = 0; i < 20; i++) assert.equal(done.get(`msg_old_waiting${i}`), 1);
+    await waitFor("0.3's stream emptied", async () => (await client.xlen("gemini-webhooks:events")) === 0, 10_000);
+    assert.match(replica.log, /"events":30,"stream":"gemini-webhooks:events".*finishing the events an earlier release/);
+
+    const listed = JSON.parse((await promisify(execFile)(process.execPath, [RECEIVER_CLI, "dead-letters", "list", "--json"], { env: { PATH: process.env.PATH, ...env } })).stdout) as { webhookId: string; error: string }[];
+    assert.deepEqual(listed.map((l) => [l.webhookId, l.error]), [["msg_old_dead", "Error: no database"]]);
+    assert.equal(await client.get("gemini-webhooks:{p0}:dead-letter:trimmed"), "2");
+    assert.equal(await client.exists("gemini-webhooks:dead-letter", "gemini-webhooks:dead-letter:trimmed"), 0);
+    assert.equal(await client.xlen("gemini-webhooks:{p0}:events"), 0, "the new delivery went to the new layout and was acknowledged there");
   } finally {
     client.disconnect();
     await replica.kill("SIGTERM");

@@ -46,7 +46,7 @@ async function failoverRun(label: string, extra: Record<string, string>): Promis
     HANDLER_MODULE: HANDLER,
     HANDLER_VISIBILITY_TIMEOUT_MS: "1500",
     HANDLER_TIMEOUT_MS: "1000",
-    RECORD_WORK_MS: "5",
+    RECORD_WORK_MS: "40", // slower than the senders: a backlog in the stream when the master dies
     RECORD_FILE: record,
     LOG_LEVEL: "warn",
     ...extra,
@@ -69,7 +69,7 @@ async function failoverRun(label: string, extra: Record<string, string>): Promis
         await waitFor("the sentinels to promote the replica", async () => (await set.masterPort().catch(() => 0)) === set.replica.port, 30_000, 50);
         const ms = Date.now() - killedAt;
         // The old master comes back as a replica of the new one (as Sentinel reconfigures it), empty.
-        set.master.options = { args: ["--replicaof", "127.0.0.1", String(set.replica.port)] };
+        set.master.options = { ...set.master.options, args: ["--replicaof", "127.0.0.1", String(set.replica.port)] };
         await set.master.start();
         return ms;
       })();

@@ -5,13 +5,23 @@
  */
 import { ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import Redis from "ioredis";
 import { freePort } from "../../scripts/free-port";
 import { waitFor } from "../../scripts/wait-for";
 
 /** Every server a suite started: a failed test must not leave one running (it would keep Jest alive). */
 const live = new Set<RedisServer>();
-if (typeof afterAll === "function") afterAll(() => Promise.all([...live].map((server) => server.kill())));
+/** Data directories made for servers given none, removed with them. */
+const made = new Set<string>();
+if (typeof afterAll === "function") {
+  afterAll(async () => {
+    await Promise.all([...live].map((server) => server.kill()));
+    made.forEach((dir) => rmSync(dir, { recursive: true, force: true }));
+  });
+}
 
 export interface RedisServerOptions {
   /** The data directory (the append-only file, a cluster node's nodes.conf). */
@@ -30,7 +40,13 @@ export class RedisServer {
     public options: RedisServerOptions = {},
   ) {}
 
-  static async start(options?: RedisServerOptions): Promise<RedisServer> {
+  static async start(options: RedisServerOptions = {}): Promise<RedisServer> {
+    // Always a directory of its own: a replica writes the RDB of its full sync to its working
+    // directory, and any server started there later would load it.
+    if (!options.dir) {
+      options = { ...options, dir: mkdtempSync(join(tmpdir(), "gemini-redis-")) };
+      made.add(options.dir!);
+    }
     const server = new RedisServer(await freePort(), options);
     await server.start();
     return server;
