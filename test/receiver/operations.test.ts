@@ -314,7 +314,7 @@ test("started through npx, the server does not outlive the launcher: SIGTERM to 
 test("a Redis with a password: REDIS_PASSWORD is used, and a wrong one (in the URL or the variable) is named in the log and by the CLI without the password", async () => {
   const redis = await RedisServer.start({ args: ["--requirepass", "right-horse-battery"] });
   const host = `127.0.0.1:${redis.port}`;
-  const wrong = [
+  const wrong: Record<string, string>[] = [
     { REDIS_URL: `redis://:wrong-staple-one@${host}` },
     { REDIS_URL: `redis://${host}`, REDIS_PASSWORD: "wrong-staple-two" },
   ];
