@@ -4,7 +4,7 @@
  * who replayed it and when recorded in the entry) and drop. Each replay is one atomic script: an
  * entry is never both replayed and still dead, nor replayed twice.
  */
-import type { ReceivedEvent } from "./event";
+import { decodeEvent, ReceivedEvent } from "./event";
 import { PartitionKeys, partitionKeys } from "./partitions";
 import type { RedisClient } from "./redis";
 import { field } from "./stream-queue";
@@ -145,7 +145,7 @@ function parse(id: string, fields: string[]): DeadLetter {
   const get = (name: string) => field(fields, name);
   let event: ReceivedEvent | undefined;
   try {
-    event = JSON.parse(get("event") ?? "") as ReceivedEvent;
+    event = decodeEvent(get("event") ?? "");
   } catch {
     event = undefined;
   }

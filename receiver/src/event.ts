@@ -27,3 +27,33 @@ export interface HandlerMeta {
 
 /** The user's code: `HANDLER_MODULE` exports one as `handle`. A throw means "try again later". */
 export type EventHandler = (event: ReceivedEvent, meta: HandlerMeta) => Promise<void>;
+
+/** The event a verified envelope makes (on the accepting replica, and again on the one that runs it). */
+export function eventOf(kind: ReceivedEvent["kind"], webhookId: string, envelope: Record<string, unknown>): ReceivedEvent {
+  return {
+    kind,
+    webhookId,
+    type: String(envelope.type),
+    data: (envelope.data ?? {}) as Record<string, unknown>,
+    ...(envelope.user_metadata ? { userMetadata: envelope.user_metadata as Record<string, unknown> } : {}),
+    envelope,
+  };
+}
+
+/**
+ * An event as the durable stream keeps it: its kind and webhook id, then the verified body as it
+ * arrived — not re-serialised (half the bytes of the event as JSON, which repeats `data`).
+ */
+export function encodeEvent(kind: ReceivedEvent["kind"], webhookId: string, body: string): string {
+  return `${kind}\n${webhookId}\n${body}`;
+}
+
+/** The event of a stream entry; 0.3's entries (the event as JSON) too. Throws on anything else. */
+export function decodeEvent(payload: string): ReceivedEvent {
+  if (payload.startsWith("{")) return JSON.parse(payload) as ReceivedEvent;
+  const first = payload.indexOf("\n");
+  const second = payload.indexOf("\n", first + 1);
+  const kind = payload.slice(0, first);
+  if (first < 0 || second < 0 || (kind !== "static" && kind !== "dynamic")) throw new TypeError("not an event entry");
+  return eventOf(kind, payload.slice(first + 1, second), JSON.parse(payload.slice(second + 1)) as Record<string, unknown>);
+}

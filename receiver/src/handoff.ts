@@ -7,15 +7,18 @@
  *   runs past its deadline) is not run again: the event is dropped, and the log says so.
  */
 import type { DedupStore } from "./dedup";
-import type { HandlerMeta, ReceivedEvent } from "./event";
+import { decodeEvent, encodeEvent, HandlerMeta, ReceivedEvent } from "./event";
 import type { RedisClient } from "./redis";
 import { AcceptResult, NotReplicatedError, ProcessOutcome, StreamQueue, StreamQueueOptions } from "./stream-queue";
 import { WorkQueue } from "./work-queue";
 
 export interface Handoff {
   readonly kind: "durable" | "memory";
-  /** Throws when the store cannot answer (the delivery then gets 503). */
-  accept(dedupKeys: string[], event: ReceivedEvent, traceparent?: string): Promise<AcceptResult>;
+  /**
+   * Throws when the store cannot answer (the delivery then gets 503). `body` is the verified body as
+   * it arrived (the durable stream keeps it rather than the event re-serialised).
+   */
+  accept(dedupKeys: string[], event: ReceivedEvent, traceparent?: string, body?: string): Promise<AcceptResult>;
   /** False while the store cannot answer. */
   ready(): boolean;
   /** Events accepted and not yet handled. */
@@ -115,7 +118,7 @@ export class DurableHandoff implements Handoff {
     onOutcome: OutcomeSink,
     private readonly options: DurableOptions,
   ) {
-    const parse = (payload: string) => JSON.parse(payload) as ReceivedEvent;
+    const parse = decodeEvent;
     this.#failoverWaitMs = options.failoverWaitMs ?? 5_000;
     this.queue = new StreamQueue(
       redis,
@@ -145,8 +148,8 @@ export class DurableHandoff implements Handoff {
    * up to `failoverWaitMs` and is tried again — safe, as a retry of an accept that did land answers
    * `duplicate`. Fewer replicas than asked for is not retried here: the sender's retry is.
    */
-  async accept(dedupKeys: string[], event: ReceivedEvent, traceparent?: string): Promise<AcceptResult> {
-    const payload = JSON.stringify(event);
+  async accept(dedupKeys: string[], event: ReceivedEvent, traceparent?: string, body?: string): Promise<AcceptResult> {
+    const payload = encodeEvent(event.kind, event.webhookId, body ?? JSON.stringify(event.envelope));
     const deadline = Date.now() + this.#failoverWaitMs;
     for (;;) {
       try {

@@ -6,7 +6,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { ReceiverConfig } from "./config";
 import { WebhookVerificationError } from "./errors";
-import type { ReceivedEvent } from "./event";
+import { eventOf } from "./event";
 import type { Handoff } from "./handoff";
 import type { ReceiverMetrics } from "./metrics";
 import type { RefusalLog } from "./refusal-log";
@@ -108,7 +108,7 @@ async function accept(deps: RouteDeps, kind: Kind, request: FastifyRequest, repl
   if (deps.draining()) return refuse(deps, kind, request, reply, { reason: "shutting_down", status: 503, body: { error: "shutting_down" }, retryAfter: "5", span });
 
   const verifySpan = startStep(span, "verify");
-  let verified: { webhookId: string; dedupKeys: string[]; envelope: Record<string, unknown> };
+  let verified: Awaited<ReturnType<typeof readDelivery>>;
   try {
     verified = await readDelivery(request, verify);
     endSpan(verifySpan, "verified");
@@ -119,21 +119,14 @@ async function accept(deps: RouteDeps, kind: Kind, request: FastifyRequest, repl
     if (err.reason === "jwks_unavailable") return refuse(deps, kind, request, reply, { reason: err.reason, status: 503, body, detail: err.detail, retryAfter: "10", span });
     return refuse(deps, kind, request, reply, { reason: err.reason, status: err.reason === "malformed" ? 400 : 401, body, detail: err.detail, span });
   }
-  const { webhookId, dedupKeys, envelope } = verified;
+  const { webhookId, dedupKeys, envelope, text } = verified;
   if (span.isRecording()) span.setAttributes({ "gemini_webhook.id": webhookId, "gemini_webhook.type": String(envelope.type) });
-  const event: ReceivedEvent = {
-    kind,
-    webhookId,
-    type: String(envelope.type),
-    data: (envelope.data ?? {}) as Record<string, unknown>,
-    ...(envelope.user_metadata ? { userMetadata: envelope.user_metadata as Record<string, unknown> } : {}),
-    envelope,
-  };
+  const event = eventOf(kind, webhookId, envelope);
   // Nothing is acknowledged before the hand-off has it: without its store, 503 and the sender retries.
   const acceptSpan = startStep(span, "accept");
   let result: Awaited<ReturnType<Handoff["accept"]>>;
   try {
-    result = await handoff.accept(dedupKeys, event, traceparentOf(span));
+    result = await handoff.accept(dedupKeys, event, traceparentOf(span), text);
     endSpan(acceptSpan, result);
   } catch (err) {
     // Redis down, or (REDIS_WAIT_REPLICAS) fewer replicas than asked for hold the event: the sender's retry is safe.
@@ -157,7 +150,8 @@ async function readDelivery(request: FastifyRequest, verify: Verify) {
   if (!Buffer.isBuffer(body) || body.length === 0) throw new WebhookVerificationError("malformed", "empty body");
   if (contentType !== "application/json") throw new WebhookVerificationError("malformed", "content-type is not application/json");
   const { webhookId, dedupKeys } = await verify(body);
-  return { webhookId, dedupKeys: dedupKeys ?? [webhookId], envelope: parseEnvelope(body) };
+  const text = body.toString("utf8");
+  return { webhookId, dedupKeys: dedupKeys ?? [webhookId], envelope: parseEnvelope(text), text };
 }
 
 /** The `webhook-id` a refused request claimed, for the log: only when it is a plausible id. */
@@ -185,10 +179,10 @@ function webhookHeaders(request: FastifyRequest): Record<string, string | string
   return repeated ? { ...request.headers, ...repeated } : (request.headers as Record<string, string | string[] | undefined>);
 }
 
-function parseEnvelope(body: Buffer): Record<string, unknown> {
+function parseEnvelope(text: string): Record<string, unknown> {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(body.toString("utf8"));
+    parsed = JSON.parse(text);
   } catch {
     throw new WebhookVerificationError("malformed", "body is not JSON");
   }

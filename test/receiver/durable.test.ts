@@ -114,7 +114,9 @@ test("a handler failing every time moves the event to the dead-letter stream wit
     const entry = Object.fromEntries(fields.reduce<string[][]>((pairs, v, i) => (i % 2 ? (pairs[pairs.length - 1].push(v), pairs) : [...pairs, [v]]), []));
     assert.match(entry.error, /no database for msg_poison on attempt 3/);
     assert.equal(entry.attempts, "3");
-    assert.equal(JSON.parse(entry.event).webhookId, "msg_poison");
+    // The entry keeps the kind, the webhook id and the verified body as it arrived.
+    const [kind, webhookId, body] = entry.event.split("\n");
+    assert.deepEqual([kind, webhookId, JSON.parse(body).data], ["static", "msg_poison", { id: "batches/msg_poison" }]);
     assert.equal(await client.xlen("gemini-webhooks:{p0}:events"), 0, "the event left the work stream");
     const metrics = await (await fetch(`http://127.0.0.1:${replica.port}/metrics`)).text();
     assert.match(metrics, /gemini_webhook_processed_total\{outcome="failed"\} 2/);

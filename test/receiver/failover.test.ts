@@ -29,6 +29,8 @@ interface FailoverRun {
   stalledAt: number;
   /** From the kill to the sentinels naming the new master. */
   failoverMs: number;
+  /** /readyz answers of one receiver replica between the kill and the promotion. */
+  readiness: number[];
   record: string;
   ids: string[];
   replicas: Replica[];
@@ -58,6 +60,7 @@ async function failoverRun(label: string, extra: Record<string, string>): Promis
   let killedAt = 0;
   let stalledAt = 0;
   let failover: Promise<number> | undefined;
+  const readiness: number[] = [];
   const answers = await sendAll(replicas.map((r) => r.port), ids, 24, async (n) => {
     if (n >= 700 && !failover) {
       failover = (async () => {
@@ -66,7 +69,10 @@ async function failoverRun(label: string, extra: Record<string, string>): Promis
         await sleep(300);
         killedAt = Date.now();
         await set.master.kill("SIGKILL");
-        await waitFor("the sentinels to promote the replica", async () => (await set.masterPort().catch(() => 0)) === set.replica.port, 30_000, 50);
+        await waitFor("the sentinels to promote the replica", async () => {
+          readiness.push(await fetch(`${replicas[0].url}/readyz`).then((r) => r.status, () => 0));
+          return (await set.masterPort().catch(() => 0)) === set.replica.port;
+        }, 30_000, 50);
         const ms = Date.now() - killedAt;
         // The old master comes back as a replica of the new one (as Sentinel reconfigures it), empty.
         set.master.options = { ...set.master.options, args: ["--replicaof", "127.0.0.1", String(set.replica.port)] };
@@ -77,7 +83,7 @@ async function failoverRun(label: string, extra: Record<string, string>): Promis
   }, secret, (id) => answeredAt.set(id, Date.now()));
   assert.ok(failover, "the master was killed");
   const failoverMs = await failover;
-  return { answers, answeredAt, killedAt, stalledAt, failoverMs, record, ids, replicas };
+  return { answers, answeredAt, killedAt, stalledAt, failoverMs, readiness, record, ids, replicas };
 }
 
 /** Deliveries answered 200 and never handled, once the handlers are quiet. */
@@ -103,6 +109,8 @@ test("Sentinel failover with REDIS_WAIT_REPLICAS=1: the master SIGKILLed mid-run
   const duplicates = [...run.answers.values()].filter((a) => a === "duplicate").length;
   console.log(`sentinel failover, REDIS_WAIT_REPLICAS=1: replica stalled ${run.killedAt - run.stalledAt} ms, then the master killed; new master named ${run.failoverMs} ms after the kill; 2000 answered 200, ${lost.length} lost, ${duplicates} answered "duplicate" (retries of accepts that had landed), ${twice} handled twice (acknowledgements lost with the old master)`);
   assert.deepEqual(lost, []);
+  assert.ok(run.readiness.includes(503), `not ready while no master was reachable: ${run.readiness.join(" ")}`);
+  assert.equal((await fetch(`${run.replicas[0].url}/readyz`)).status, 200, "ready again on the new master");
   await Promise.all(run.replicas.map((r) => r.kill("SIGTERM")));
 }, 240_000);
 
