@@ -35,7 +35,7 @@ async function main(): Promise<void> {
     }
     const find = (prefix: string) => receivers.find((r) => r.target.startsWith(prefix))!;
     const [ours, durable, waited, guide, bare, fastify] = [find("ours (verify"), find("ours, durable (Redis"), find("ours, durable + WAIT"), find("guide"), find("bare node:http"), find("bare Fastify")];
-    table("Receiver: 6 s per target, 32 connections; each request a ~1 KB delivery with a unique id and 2 signatures", receivers.map((r) => ({ ...r })));
+    table("Receiver: 6 s per target per round, 3 interleaved rounds (the median round shown), 32 connections; each request a ~1 KB delivery with a unique id and 2 signatures", receivers.map((r) => ({ ...r })));
     const ratios = {
       throughputVsGuide: +(ours.requestsPerSecond / guide.requestsPerSecond).toFixed(2),
       throughputVsBare: +(ours.requestsPerSecond / bare.requestsPerSecond).toFixed(2),
