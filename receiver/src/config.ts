@@ -85,7 +85,7 @@ export const VARIABLES: readonly { name: string; fallback: string; doc: string }
   { name: "HANDLER_TIMEOUT_MS", fallback: "30000", doc: "a handler run past this is a failed attempt (reason timeout); meta.signal is aborted" },
   { name: "HANDLER_MAX_ATTEMPTS", fallback: "5", doc: "durable mode: runs of one event before it is dead-lettered" },
   { name: "HANDLER_VISIBILITY_TIMEOUT_MS", fallback: "60000", doc: "durable mode: an event unacknowledged this long is taken over (> HANDLER_TIMEOUT_MS)" },
-  { name: "QUEUE_MAX_LENGTH", fallback: "100000", doc: "backlog beyond which deliveries get 503" },
+  { name: "QUEUE_MAX_LENGTH", fallback: "100000", doc: "backlog beyond which deliveries get 503 (durable mode: per partition)" },
   { name: "DEAD_LETTER_MAX", fallback: "10000", doc: "durable mode: dead letters kept; older ones are trimmed and counted" },
   { name: "SHUTDOWN_TIMEOUT_MS", fallback: "8000", doc: "on SIGTERM/SIGINT: time in-flight handlers get before exit (inside docker stop's 10 s)" },
   { name: "METRICS_PORT", fallback: "", doc: "serve /metrics on its own listener (the webhook port then answers 404 for it)" },
