@@ -9,6 +9,7 @@
 import type { DedupStore } from "./dedup";
 import { decodeEvent, encodeEvent, HandlerMeta, ReceivedEvent } from "./event";
 import type { RedisClient } from "./redis";
+import { within } from "./wait";
 import { AcceptResult, NotReplicatedError, ProcessOutcome, StreamQueue, StreamQueueOptions } from "./stream-queue";
 import { WorkQueue } from "./work-queue";
 
@@ -184,7 +185,10 @@ export class DurableHandoff implements Handoff {
 
   async close(timeoutMs = Infinity): Promise<number> {
     const unfinished = await this.queue.close(timeoutMs);
-    await this.redis.quit().catch(() => this.redis.disconnect());
+    // QUIT lets the last acknowledgements land; a Redis that is down (a Cluster still retrying its
+    // slots) may never answer it, so it gets a second, then the connection is dropped.
+    await within(this.redis.quit().then(() => undefined, () => undefined), 1_000);
+    this.redis.disconnect();
     return unfinished;
   }
 }

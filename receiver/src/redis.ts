@@ -89,8 +89,13 @@ export function connectRedis(config: RedisConfig, log: FastifyBaseLogger): Redis
   // Auto-pipelining sends the commands of one tick in one round trip; a WAIT may block up to its timeout.
   const redis = createRedis(config, { lazyConnect: false, maxRetriesPerRequest: 1, commandTimeout: Math.max(2_000, config.waitTimeoutMs + 1_000), enableOfflineQueue: false, enableAutoPipelining: true });
   let down = false;
+  // A Cluster reports "Failed to refresh slots cache."; a node's own error says why (refused, TLS, auth).
+  let nodeError: string | undefined;
+  redis.on("node error", (err: Error, node: string) => (nodeError = `${node}: ${err.message}`));
   redis.on("error", (err: Error) => {
-    if (!down) log.error({ err: { message: err.message }, redis: describeTopology(config.topology) }, "redis unreachable: deliveries are answered 503 and /readyz is 503 until it is back");
+    const cause = nodeError;
+    const fields = { err: { message: err.message, ...(cause ? { cause } : {}) }, redis: describeTopology(config.topology) };
+    if (!down) log.error(fields, "redis unreachable: deliveries are answered 503 and /readyz is 503 until it is back");
     down = true;
   });
   redis.on("ready", () => {

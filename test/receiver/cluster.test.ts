@@ -9,14 +9,14 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { freePort } from "../../scripts/free-port";
 import { RECEIVER_CLI } from "../../scripts/paths";
 import { waitFor } from "../../scripts/wait-for";
-import { ask, startCluster } from "../support/redis-topologies";
+import { ask, startCluster, startTlsCluster } from "../support/redis-topologies";
 import { deliver, HANDLER, Replica, runs, secret, sendAll, signed, sleep } from "../support/replicas";
 
 const work = mkdtempSync(join(tmpdir(), "gemini-cluster-"));
@@ -151,5 +151,35 @@ test("REDIS_WAIT_REPLICAS on a Cluster with replicas: the WAIT follows each part
   } finally {
     stalledNode.child!.kill("SIGCONT");
     await replica.kill("SIGTERM");
+  }
+}, 120_000);
+
+test("REDIS_TLS on a Cluster that speaks TLS only: with the operator's CA (NODE_EXTRA_CA_CERTS) deliveries are accepted and handled; without it nothing is accepted and the replica still stops at once", async () => {
+  const dir = join(work, "tls");
+  mkdirSync(dir, { recursive: true });
+  const cluster = await startTlsCluster(dir, 3);
+  const record = join(dir, "runs.log");
+  writeFileSync(record, "");
+  const env = { WEBHOOK_SIGNING_SECRETS: secret, REDIS_CLUSTER_NODES: cluster.nodesVariable, REDIS_TLS: "true", REDIS_STREAM_PARTITIONS: "3", HANDLER_MODULE: HANDLER, RECORD_FILE: record, LOG_LEVEL: "info" };
+  const untrusted = new Replica(await freePort(), env);
+  await untrusted.start("/livez");
+  const refused = await fetch(`${untrusted.url}/webhooks/gemini`, signed("msg_tls_untrusted"));
+  assert.equal(refused.status, 503);
+  assert.equal((await fetch(`${untrusted.url}/readyz`)).status, 503);
+  const stopped = await untrusted.kill("SIGTERM");
+  assert.equal(stopped.code, 0);
+  assert.ok(stopped.ms < 3_000, `a replica whose Redis is unreachable stopped in ${stopped.ms} ms`);
+  // ioredis does not pass a Cluster node's TLS error up ("Connection is closed."): the log names the cluster.
+  assert.match(untrusted.log, /"redis":"cluster 127\.0\.0\.1:\d+[^"]*","msg":"redis unreachable/);
+
+  const trusted = new Replica(await freePort(), { ...env, NODE_EXTRA_CA_CERTS: cluster.ca });
+  await trusted.start();
+  try {
+    const ids = Array.from({ length: 30 }, (_, i) => `msg_tls${i}`);
+    const answers = await sendAll([trusted.port], ids, 6);
+    assert.deepEqual(new Set(answers.values()), new Set(["accepted"]));
+    await waitFor("the deliveries handled over TLS", () => runs(record).done.size === 30, 20_000);
+  } finally {
+    await trusted.kill("SIGTERM");
   }
 }, 120_000);

@@ -4,7 +4,7 @@
  */
 import { ChildProcess, execFile, spawn } from "node:child_process";
 import { once } from "node:events";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { AddressInfo, createServer, connect, Server, Socket } from "node:net";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -193,4 +193,50 @@ export async function startCluster(dir: string, count: number, fsync?: "always" 
       return [...replication.matchAll(/^slave\d+:ip=[^,]+,port=(\d+)/gm)].map((m) => Number(m[1]));
     },
   };
+}
+
+/** A private CA and a certificate for 127.0.0.1 signed by it (openssl), as an operator's internal PKI would issue. */
+export async function makeCertificates(dir: string): Promise<{ ca: string; cert: string; key: string }> {
+  const at = (name: string) => join(dir, name);
+  const openssl = (...args: string[]) => run("openssl", args, { cwd: dir });
+  await openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", at("ca.key"), "-days", "2", "-subj", "/CN=receiver-test-ca", "-out", at("ca.crt"));
+  await openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", at("redis.key"), "-subj", "/CN=127.0.0.1", "-out", at("redis.csr"));
+  writeFileSync(at("san.ext"), "subjectAltName=IP:127.0.0.1\n");
+  await openssl("x509", "-req", "-in", at("redis.csr"), "-CA", at("ca.crt"), "-CAkey", at("ca.key"), "-CAcreateserial", "-days", "2", "-extfile", at("san.ext"), "-out", at("redis.crt"));
+  return { ca: at("ca.crt"), cert: at("redis.crt"), key: at("redis.key") };
+}
+
+/** `count` masters speaking TLS only (clients and the cluster bus), built with `redis-cli --cluster create --tls`. */
+export async function startTlsCluster(dir: string, count: number): Promise<{ nodesVariable: string; ca: string; nodes: ChildProcess[] }> {
+  const pki = await makeCertificates(dir);
+  const ports = await Promise.all(Array.from({ length: count }, () => freePort()));
+  const nodes = ports.map((port, i) => {
+    const nodeDir = join(dir, `tls-node-${i}`);
+    mkdirSync(nodeDir, { recursive: true });
+    const child = spawn("redis-server", [
+      "--port", "0", "--tls-port", String(port), "--bind", "127.0.0.1", "--dir", nodeDir, "--save", "", "--appendonly", "no",
+      "--tls-cert-file", pki.cert, "--tls-key-file", pki.key, "--tls-ca-cert-file", pki.ca, "--tls-auth-clients", "no",
+      "--tls-cluster", "yes", "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
+    ], { stdio: "ignore" });
+    sentinels.add(child); // killed with the suite
+    return child;
+  });
+  const tlsAsk = async (port: number, ...command: string[]) => {
+    const client = new Redis(port, "127.0.0.1", { tls: { ca: readFileSync(pki.ca) }, lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
+    client.on("error", () => undefined);
+    try {
+      await client.connect();
+      return String(await client.call(command[0], ...command.slice(1)));
+    } finally {
+      client.disconnect();
+    }
+  };
+  await waitFor("the TLS nodes to answer", async () => (await Promise.all(ports.map((p) => tlsAsk(p, "PING").catch(() => "")))).every((a) => a === "PONG"), 20_000, 100);
+  const addresses = ports.map((p) => `127.0.0.1:${p}`);
+  await run("redis-cli", ["--tls", "--cacert", pki.ca, "--cluster", "create", ...addresses, "--cluster-replicas", "0", "--cluster-yes"], { timeout: 60_000 });
+  await waitFor("the TLS cluster to agree", async () => {
+    for (const port of ports) if (!/cluster_state:ok/.test(await tlsAsk(port, "CLUSTER", "INFO").catch(() => ""))) return false;
+    return true;
+  }, 30_000, 100);
+  return { nodesVariable: addresses.join(","), ca: pki.ca, nodes };
 }
