@@ -164,3 +164,23 @@ test("REDIS_WAIT_REPLICAS with no replica attached: 503 after REDIS_WAIT_TIMEOUT
     await master.kill();
   }
 }, 60_000);
+
+test("Sentinel with passwords on the sentinels and the data nodes: REDIS_SENTINEL_PASSWORD and REDIS_PASSWORD are used; a wrong one is refused without being echoed", async () => {
+  const dir = mkdtempSync(join(work, "auth-"));
+  const set = await startSentinelSet(dir, { password: "data-node-pass-7", sentinelPassword: "sentinel-pass-9" });
+  const base = { WEBHOOK_SIGNING_SECRETS: secret, REDIS_SENTINELS: set.sentinelsVariable, REDIS_SENTINEL_NAME: set.name, LOG_LEVEL: "info" };
+  const right = new Replica(await freePort(), { ...base, REDIS_PASSWORD: "data-node-pass-7", REDIS_SENTINEL_PASSWORD: "sentinel-pass-9" });
+  await right.start();
+  assert.equal((await fetch(`${right.url}/webhooks/gemini`, signed("msg_auth_ok"))).status, 200);
+  await right.kill("SIGTERM");
+  for (const wrong of [{ REDIS_PASSWORD: "data-node-pass-7", REDIS_SENTINEL_PASSWORD: "wrong-sentinel-pass" }, { REDIS_PASSWORD: "wrong-data-pass", REDIS_SENTINEL_PASSWORD: "sentinel-pass-9" }]) {
+    const replica = new Replica(await freePort(), { ...base, ...wrong, REDIS_FAILOVER_WAIT_MS: "500" });
+    await replica.start("/livez");
+    const answer = await fetch(`${replica.url}/webhooks/gemini`, signed("msg_auth_wrong"));
+    assert.equal(answer.status, 503);
+    assert.equal((await fetch(`${replica.url}/readyz`)).status, 503);
+    await replica.kill("SIGTERM");
+    assert.match(replica.log, /redis unreachable/);
+    for (const pass of ["data-node-pass", "sentinel-pass", "wrong-"]) assert.ok(!replica.log.includes(pass), `a password in the log: ${replica.log.slice(0, 300)}`);
+  }
+}, 120_000);

@@ -24,8 +24,13 @@ if (typeof afterAll === "function") {
 }
 
 /** One command to a server, on a connection of its own. */
-export async function ask<T>(port: number, ...command: (string | number)[]): Promise<T> {
-  const client = new Redis(port, "127.0.0.1", { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
+export function ask<T>(port: number, ...command: (string | number)[]): Promise<T> {
+  return askWith<T>(port, undefined, ...command);
+}
+
+/** One command to a server that wants `password` (none: undefined). */
+export async function askWith<T>(port: number, password: string | undefined, ...command: (string | number)[]): Promise<T> {
+  const client = new Redis(port, "127.0.0.1", { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0, ...(password ? { password } : {}) });
   client.on("error", () => undefined);
   try {
     await client.connect();
@@ -99,13 +104,14 @@ export interface SentinelSet {
  * for 1 s is failed over; a failover timeout long enough that the sentinels leave the relayed link
  * alone during a test).
  */
-export async function startSentinelSet(dir: string): Promise<SentinelSet> {
+export async function startSentinelSet(dir: string, auth: { password?: string; sentinelPassword?: string } = {}): Promise<SentinelSet> {
   const name = "receiver-master";
-  const master = await RedisServer.start();
+  const dataAuth = auth.password ? ["--requirepass", auth.password, "--masterauth", auth.password] : [];
+  const master = await RedisServer.start({ args: dataAuth });
   const link = await ReplicationLink.start(master.port);
   links.add(link);
-  const replica = await RedisServer.start({ args: ["--replicaof", "127.0.0.1", String(link.port)] });
-  await waitFor("the replica in sync", async () => /master_link_status:up/.test(await ask<string>(replica.port, "INFO", "replication")), 20_000, 50);
+  const replica = await RedisServer.start({ args: ["--replicaof", "127.0.0.1", String(link.port), ...dataAuth] });
+  await waitFor("the replica in sync", async () => /master_link_status:up/.test(await askWith<string>(replica.port, auth.password, "INFO", "replication")), 20_000, 50);
   const ports = await Promise.all([0, 1, 2].map(() => freePort()));
   for (const port of ports) {
     const conf = join(dir, `sentinel-${port}.conf`);
@@ -120,6 +126,8 @@ export async function startSentinelSet(dir: string): Promise<SentinelSet> {
         `sentinel down-after-milliseconds ${name} 1000`,
         `sentinel failover-timeout ${name} 120000`,
         `sentinel parallel-syncs ${name} 1`,
+        ...(auth.password ? [`sentinel auth-pass ${name} ${auth.password}`] : []),
+        ...(auth.sentinelPassword ? [`requirepass ${auth.sentinelPassword}`, `sentinel sentinel-pass ${auth.sentinelPassword}`] : []),
       ].join("\n") + "\n",
     );
     const child = spawn("redis-server", [conf, "--sentinel"], { stdio: "ignore" });
@@ -133,14 +141,14 @@ export async function startSentinelSet(dir: string): Promise<SentinelSet> {
     sentinelPorts: ports,
     sentinelsVariable: ports.map((p) => `127.0.0.1:${p}`).join(","),
     async masterPort() {
-      const [, port] = await ask<[string, string]>(ports[0], "SENTINEL", "get-master-addr-by-name", name);
+      const [, port] = await askWith<[string, string]>(ports[0], auth.sentinelPassword, "SENTINEL", "get-master-addr-by-name", name);
       return Number(port);
     },
   };
   // Every sentinel has found the replica and the other sentinels: a failover can be agreed on.
   await waitFor("the sentinels to know the replica and each other", async () => {
     for (const port of ports) {
-      const [state] = await ask<string[][]>(port, "SENTINEL", "masters").catch(() => [[]]);
+      const [state] = await askWith<string[][]>(port, auth.sentinelPassword, "SENTINEL", "masters").catch(() => [[]]);
       const fields = Object.fromEntries((state ?? []).flatMap((v, i, a) => (i % 2 ? [] : [[v, a[i + 1]]])));
       if (fields["num-slaves"] !== "1" || fields["num-other-sentinels"] !== "2") return false;
     }
