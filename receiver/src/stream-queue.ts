@@ -357,6 +357,20 @@ export class StreamQueue {
     else await sleep(500, this.#stopping.signal);
   }
 
+  /**
+   * A command's reply, or null once `close` has begun: a Cluster still looking for its slots can
+   * hold a command past `disconnect()`, and shutdown must not wait for it.
+   */
+  #unlessStopped<T>(command: Promise<T>): Promise<T | null> {
+    const signal = this.#stopping.signal;
+    if (signal.aborted) return Promise.resolve(null);
+    return new Promise<T | null>((resolve, reject) => {
+      const stop = () => resolve(null);
+      signal.addEventListener("abort", stop, { once: true });
+      command.then(resolve, reject).finally(() => signal.removeEventListener("abort", stop));
+    });
+  }
+
   /** Slots one partition's read asks for: a fair share of the free ones, so no partition starves the others. */
   #share(): number {
     const free = this.#options.concurrency - this.#active - this.#reserved;
@@ -374,9 +388,9 @@ export class StreamQueue {
         this.#reserved += count;
         let reply: [string, Entry[]][] | null;
         try {
-          reply = (await reader.xreadgroup(
+          reply = (await this.#unlessStopped(reader.xreadgroup(
             "GROUP", this.#group, this.#consumer, "COUNT", count, "BLOCK", 1000, "STREAMS", partition.events, ">",
-          )) as [string, Entry[]][] | null;
+          ))) as [string, Entry[]][] | null;
         } finally {
           this.#reserved -= count;
           this.#wakeSlotWaiters(); // what this read did not use is free for the other partitions' reads
@@ -426,9 +440,11 @@ export class StreamQueue {
     do {
       await this.#waitForSlot(false);
       if (!this.#running) return;
-      const [next, claimed] = (await this.#redis.xautoclaim(
+      const reply = (await this.#unlessStopped(this.#redis.xautoclaim(
         partition.events, this.#group, this.#consumer, this.#options.visibilityTimeoutMs, cursor, "COUNT", this.#options.concurrency - this.#active,
-      )) as [string, Entry[], string[]?];
+      ))) as [string, Entry[], string[]?] | null;
+      if (!reply) return;
+      const [next, claimed] = reply;
       cursor = next;
       for (const [id, fields] of claimed) {
         const attempts = await this.#deliveries(partition, id);

@@ -168,7 +168,7 @@ test("REDIS_TLS on a Cluster that speaks TLS only: with the operator's CA (NODE_
   assert.equal((await fetch(`${untrusted.url}/readyz`)).status, 503);
   const stopped = await untrusted.kill("SIGTERM");
   assert.equal(stopped.code, 0);
-  assert.ok(stopped.ms < 3_000, `a replica whose Redis is unreachable stopped in ${stopped.ms} ms`);
+  assert.ok(stopped.ms < 5_000, `a replica whose Redis is unreachable stopped in ${stopped.ms} ms (the backstop is at SHUTDOWN_TIMEOUT_MS + 0.9 s)`);
   // ioredis does not pass a Cluster node's TLS error up ("Connection is closed."): the log names the cluster.
   assert.match(untrusted.log, /"redis":"cluster 127\.0\.0\.1:\d+[^"]*","msg":"redis unreachable/);
 
