@@ -79,7 +79,7 @@ export function createRedis(config: RedisConfig, options: RedisOptions = {}): Re
     ...(enableOfflineQueue !== undefined ? { enableOfflineQueue } : {}),
     ...(enableAutoPipelining !== undefined ? { enableAutoPipelining } : {}),
     ...(lazyConnect !== undefined ? { lazyConnect } : {}),
-    ...(retryStrategy === undefined ? {} : { clusterRetryStrategy: () => null }),
+    ...(retryStrategy === undefined ? {} : { clusterRetryStrategy: retryStrategy }),
     redisOptions: { ...nodeOptions, ...auth, ...tls, reconnectOnError },
   });
 }

@@ -90,10 +90,10 @@ async function failoverRun(label: string, extra: Record<string, string>): Promis
 /** What the new master holds of deliveries not handled, and what the receivers said: for a failure's message. */
 async function diagnose(run: FailoverRun, lost: string[]): Promise<string> {
   const port = await run.set.masterPort().catch(() => 0);
+  const entries = await ask<[string, string[]][]>(port, "XRANGE", "gemini-webhooks:{p0}:events", "-", "+").catch(() => []);
   const facts = await Promise.all(
     lost.slice(0, 5).map(async (id) => {
       const seen = await ask<number>(port, "EXISTS", `gemini-webhooks:{p0}:seen:${id}`).catch(() => -1);
-      const entries = await ask<[string, string[]][]>(port, "XRANGE", "gemini-webhooks:{p0}:events", "-", "+").catch(() => []);
       const entry = entries.find(([, fields]) => fields[1]?.includes(`\n${id}\n`));
       return `${id}: answered ${run.answers.get(id)} at ${run.answeredAt.get(id)! - run.killedAt} ms from the kill; seen key ${seen}; entry ${entry?.[0] ?? "none"}`;
     }),

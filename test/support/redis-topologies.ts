@@ -14,23 +14,36 @@ import { waitFor } from "../../scripts/wait-for";
 import { RedisServer } from "./redis-server";
 
 const run = promisify(execFile);
-const sentinels = new Set<ChildProcess>();
+/** Processes started here outside RedisServer (sentinels, TLS nodes): killed with the suite. */
+const children = new Set<ChildProcess>();
 const links = new Set<{ close(): void }>();
 if (typeof afterAll === "function") {
   afterAll(() => {
-    sentinels.forEach((child) => child.kill("SIGKILL"));
+    children.forEach((child) => child.kill("SIGKILL"));
     links.forEach((link) => link.close());
   });
 }
 
 /** One command to a server, on a connection of its own. */
 export function ask<T>(port: number, ...command: (string | number)[]): Promise<T> {
-  return askWith<T>(port, undefined, ...command);
+  return askWith<T>(port, {}, ...command);
 }
 
-/** One command to a server that wants `password` (none: undefined). */
-export async function askWith<T>(port: number, password: string | undefined, ...command: (string | number)[]): Promise<T> {
-  const client = new Redis(port, "127.0.0.1", { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0, ...(password ? { password } : {}) });
+/** How to reach a server that wants a password, or speaks TLS with certificates from `ca`. */
+export interface Access {
+  password?: string;
+  ca?: string;
+}
+
+/** One command to a server reached with `access`. */
+export async function askWith<T>(port: number, access: Access, ...command: (string | number)[]): Promise<T> {
+  const client = new Redis(port, "127.0.0.1", {
+    lazyConnect: true,
+    retryStrategy: () => null,
+    maxRetriesPerRequest: 0,
+    ...(access.password ? { password: access.password } : {}),
+    ...(access.ca ? { tls: { ca: readFileSync(access.ca) } } : {}),
+  });
   client.on("error", () => undefined);
   try {
     await client.connect();
@@ -111,7 +124,7 @@ export async function startSentinelSet(dir: string, auth: { password?: string; s
   const link = await ReplicationLink.start(master.port);
   links.add(link);
   const replica = await RedisServer.start({ args: ["--replicaof", "127.0.0.1", String(link.port), ...dataAuth] });
-  await waitFor("the replica in sync", async () => /master_link_status:up/.test(await askWith<string>(replica.port, auth.password, "INFO", "replication")), 20_000, 50);
+  await waitFor("the replica in sync", async () => /master_link_status:up/.test(await askWith<string>(replica.port, { password: auth.password }, "INFO", "replication")), 20_000, 50);
   const ports = await Promise.all([0, 1, 2].map(() => freePort()));
   for (const port of ports) {
     const conf = join(dir, `sentinel-${port}.conf`);
@@ -131,7 +144,7 @@ export async function startSentinelSet(dir: string, auth: { password?: string; s
       ].join("\n") + "\n",
     );
     const child = spawn("redis-server", [conf, "--sentinel"], { stdio: "ignore" });
-    sentinels.add(child);
+    children.add(child);
   }
   const set: SentinelSet = {
     name,
@@ -141,14 +154,14 @@ export async function startSentinelSet(dir: string, auth: { password?: string; s
     sentinelPorts: ports,
     sentinelsVariable: ports.map((p) => `127.0.0.1:${p}`).join(","),
     async masterPort() {
-      const [, port] = await askWith<[string, string]>(ports[0], auth.sentinelPassword, "SENTINEL", "get-master-addr-by-name", name);
+      const [, port] = await askWith<[string, string]>(ports[0], { password: auth.sentinelPassword }, "SENTINEL", "get-master-addr-by-name", name);
       return Number(port);
     },
   };
   // Every sentinel has found the replica and the other sentinels: a failover can be agreed on.
   await waitFor("the sentinels to know the replica and each other", async () => {
     for (const port of ports) {
-      const [state] = await askWith<string[][]>(port, auth.sentinelPassword, "SENTINEL", "masters").catch(() => [[]]);
+      const [state] = await askWith<string[][]>(port, { password: auth.sentinelPassword }, "SENTINEL", "masters").catch(() => [[]]);
       const fields = Object.fromEntries((state ?? []).flatMap((v, i, a) => (i % 2 ? [] : [[v, a[i + 1]]])));
       if (fields["num-slaves"] !== "1" || fields["num-other-sentinels"] !== "2") return false;
     }
@@ -179,14 +192,7 @@ export async function startCluster(dir: string, count: number, fsync?: "always" 
   );
   const addresses = nodes.map((n) => `127.0.0.1:${n.port}`);
   await run("redis-cli", ["--cluster", "create", ...addresses, "--cluster-replicas", String(replicasPerMaster), "--cluster-yes"], { timeout: 60_000 });
-  await waitFor("the cluster to agree", async () => {
-    for (const node of nodes) if (!/cluster_state:ok/.test(await ask<string>(node.port, "CLUSTER", "INFO"))) return false;
-    let linked = 0; // every replica attached to its master and in sync
-    for (const node of nodes) {
-      if (/role:slave[\s\S]*master_link_status:up/.test(await ask<string>(node.port, "INFO", "replication"))) linked++;
-    }
-    return linked === count * replicasPerMaster;
-  }, 30_000, 100);
+  await clusterAgrees(nodes.map((n) => n.port), {}, count * replicasPerMaster);
   return {
     nodes,
     nodesVariable: addresses.join(","),
@@ -201,6 +207,18 @@ export async function startCluster(dir: string, count: number, fsync?: "always" 
       return [...replication.matchAll(/^slave\d+:ip=[^,]+,port=(\d+)/gm)].map((m) => Number(m[1]));
     },
   };
+}
+
+/** Every node sees `cluster_state:ok` and `replicas` replicas are attached to their masters and in sync. */
+async function clusterAgrees(ports: number[], access: Access, replicas: number): Promise<void> {
+  await waitFor("the cluster to agree", async () => {
+    for (const port of ports) if (!/cluster_state:ok/.test(await askWith<string>(port, access, "CLUSTER", "INFO").catch(() => ""))) return false;
+    let linked = 0;
+    for (const port of ports) {
+      if (/role:slave[\s\S]*master_link_status:up/.test(await askWith<string>(port, access, "INFO", "replication"))) linked++;
+    }
+    return linked === replicas;
+  }, 30_000, 100);
 }
 
 /** A private CA and a certificate for 127.0.0.1 signed by it (openssl), as an operator's internal PKI would issue. */
@@ -226,25 +244,13 @@ export async function startTlsCluster(dir: string, count: number): Promise<{ nod
       "--tls-cert-file", pki.cert, "--tls-key-file", pki.key, "--tls-ca-cert-file", pki.ca, "--tls-auth-clients", "no",
       "--tls-cluster", "yes", "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
     ], { stdio: "ignore" });
-    sentinels.add(child); // killed with the suite
+    children.add(child);
     return child;
   });
-  const tlsAsk = async (port: number, ...command: string[]) => {
-    const client = new Redis(port, "127.0.0.1", { tls: { ca: readFileSync(pki.ca) }, lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
-    client.on("error", () => undefined);
-    try {
-      await client.connect();
-      return String(await client.call(command[0], ...command.slice(1)));
-    } finally {
-      client.disconnect();
-    }
-  };
-  await waitFor("the TLS nodes to answer", async () => (await Promise.all(ports.map((p) => tlsAsk(p, "PING").catch(() => "")))).every((a) => a === "PONG"), 20_000, 100);
+  const access = { ca: pki.ca };
+  await waitFor("the TLS nodes to answer", async () => (await Promise.all(ports.map((p) => askWith(p, access, "PING").catch(() => "")))).every((a) => a === "PONG"), 20_000, 100);
   const addresses = ports.map((p) => `127.0.0.1:${p}`);
   await run("redis-cli", ["--tls", "--cacert", pki.ca, "--cluster", "create", ...addresses, "--cluster-replicas", "0", "--cluster-yes"], { timeout: 60_000 });
-  await waitFor("the TLS cluster to agree", async () => {
-    for (const port of ports) if (!/cluster_state:ok/.test(await tlsAsk(port, "CLUSTER", "INFO").catch(() => ""))) return false;
-    return true;
-  }, 30_000, 100);
+  await clusterAgrees(ports, access, 0);
   return { nodesVariable: addresses.join(","), ca: pki.ca, nodes };
 }
