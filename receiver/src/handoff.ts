@@ -26,6 +26,8 @@ export interface Handoff {
   depth(): Promise<number>;
   /** Events given up on and kept for an operator (durable mode; 0 in memory). */
   deadLetters(): Promise<number>;
+  /** Both of the above in one read of the store (rejects while it cannot answer). */
+  counts(): Promise<{ depth: number; deadLetters: number }>;
   /** Starts the workers (durable mode). */
   start(): Promise<void>;
   /**
@@ -86,6 +88,10 @@ export class MemoryHandoff implements Handoff {
 
   async deadLetters(): Promise<number> {
     return 0;
+  }
+
+  async counts(): Promise<{ depth: number; deadLetters: number }> {
+    return { depth: this.#queue.size, deadLetters: 0 };
   }
 
   async close(timeoutMs = Infinity): Promise<number> {
@@ -155,7 +161,7 @@ export class DurableHandoff implements Handoff {
     for (;;) {
       try {
         if (!this.ready()) throw new Error("redis not ready");
-        return await this.queue.accept(event.webhookId, dedupKeys, payload, traceparent);
+        return await this.queue.accept(dedupKeys[0] ?? event.webhookId, dedupKeys, payload, traceparent);
       } catch (err) {
         if (err instanceof NotReplicatedError || REFUSED.test((err as Error).message) || Date.now() >= deadline) throw err;
         await this.#redisBack(deadline);
@@ -181,6 +187,10 @@ export class DurableHandoff implements Handoff {
 
   deadLetters(): Promise<number> {
     return this.queue.deadLetters();
+  }
+
+  counts(): Promise<{ depth: number; deadLetters: number }> {
+    return this.queue.counts();
   }
 
   async close(timeoutMs = Infinity): Promise<number> {

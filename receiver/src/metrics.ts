@@ -41,7 +41,7 @@ export class ReceiverMetrics {
   });
   readonly deadLetters = new Gauge({
     name: "gemini_webhook_dead_letters",
-    help: "Events in the dead-letter stream (durable mode), waiting for an operator: dead-letters list/replay/drop.",
+    help: "Events in the dead-letter streams (durable mode), waiting for an operator: dead-letters list/replay/drop. NaN while Redis does not answer.",
     registers: [this.registry],
   });
   readonly deadLettersTrimmed = new Counter({
@@ -57,7 +57,7 @@ export class ReceiverMetrics {
   });
   readonly queueDepth = new Gauge({
     name: "gemini_webhook_queue_depth",
-    help: "Events accepted and not yet handled (the durable stream's length in durable mode).",
+    help: "Events accepted and not yet handled (the durable streams' length in durable mode). NaN while Redis does not answer.",
     registers: [this.registry],
   });
   readonly processing = new Histogram({
@@ -82,16 +82,24 @@ export class ReceiverMetrics {
     this.#processedChildren[outcome].inc();
   }
 
-  /** Gauges read from the hand-off's store when metrics are scraped. */
-  track(read: { depth: () => Promise<number>; deadLetters: () => Promise<number> }): void {
-    for (const [gauge, get] of [
-      [this.queueDepth, read.depth],
-      [this.deadLetters, read.deadLetters],
-    ] as const) {
-      (gauge as unknown as { collect: () => Promise<void> }).collect = async () => {
-        gauge.set(await get().catch(() => 0));
-      };
-    }
+  /**
+   * Gauges read from the hand-off's store when metrics are scraped: one read (one round trip per
+   * partition) serves every scrape within `maxAgeMs`, however often or concurrently `/metrics` is
+   * asked — an anonymous scraper cannot make Redis work harder. While the store does not answer the
+   * gauges read NaN, never 0: an alert on "dead letters above 0" must not clear itself in an outage.
+   */
+  track(counts: () => Promise<{ depth: number; deadLetters: number }>, maxAgeMs = 1_000, now: () => number = Date.now): void {
+    let cached: { at: number; read: Promise<{ depth: number; deadLetters: number } | undefined> } | undefined;
+    const read = () => {
+      if (!cached || now() - cached.at >= maxAgeMs) cached = { at: now(), read: counts().catch(() => undefined) };
+      return cached.read;
+    };
+    (this.queueDepth as unknown as { collect: () => Promise<void> }).collect = async () => {
+      this.queueDepth.set((await read())?.depth ?? NaN);
+    };
+    (this.deadLetters as unknown as { collect: () => Promise<void> }).collect = async () => {
+      this.deadLetters.set((await read())?.deadLetters ?? NaN);
+    };
   }
 
   constructor() {

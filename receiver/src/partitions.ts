@@ -3,8 +3,16 @@
  * partition (its stream, its dedup keys, its dead letters) under one hash tag, so each script runs on
  * one Cluster slot. Partition i's tag is chosen so its slot lies in the i-th of N equal slot ranges: a
  * cluster whose slots are split evenly over N masters (as `redis-cli --cluster create` splits them)
- * gets one partition per master. A delivery's partition follows its webhook id, so a retry meets the
- * dedup key of its first delivery.
+ * gets one partition per master. A delivery's partition follows its first dedup key (its webhook id,
+ * or a dynamic token's signature when the token does not bind the webhook id), so a retry, or a
+ * replayed token under fresh headers, meets the dedup key of its first delivery.
+ *
+ * Dedup keys: on one server or Sentinel (no slots to share), `<prefix>seen:<key>` whatever the
+ * partition count — the layout of 0.3 — so changing REDIS_STREAM_PARTITIONS, a fleet of mixed
+ * counts during a rolling change, or the upgrade from 0.3 forgets no dedup key. On a Cluster a
+ * script's keys must share a slot, so they live under their partition's tag; the counts in use are
+ * registered (`<prefix>{layout}:partition-counts`) and an accept also looks under every other count
+ * registered within the dedup horizon (stream-queue.ts).
  */
 
 const SLOTS = 16384;
@@ -50,16 +58,27 @@ export interface PartitionKeys {
   seen: (dedupKey: string) => string;
 }
 
-export function partitionKeys(prefix: string, count: number): PartitionKeys[] {
+/**
+ * The keys of `count` partitions under `prefix`. `cluster`: the dedup keys under the partition's tag
+ * (a Cluster's scripts need one slot); otherwise one dedup key space for every partition count.
+ */
+export function partitionKeys(prefix: string, count: number, cluster = false): PartitionKeys[] {
+  const shared = (id: string) => `${prefix}seen:${id}`;
   return Array.from({ length: count }, (_, index) => {
     const base = `${prefix}{${partitionTag(index, count)}}:`;
-    return { index, events: `${base}events`, deadLetter: `${base}dead-letter`, trimmed: `${base}dead-letter:trimmed`, seen: (id: string) => `${base}seen:${id}` };
+    const seen = cluster ? (id: string) => `${base}seen:${id}` : shared;
+    return { index, events: `${base}events`, deadLetter: `${base}dead-letter`, trimmed: `${base}dead-letter:trimmed`, seen };
   });
 }
 
-/** The partition a delivery goes to, from its webhook id (the same for every retry). */
-export function partitionOf(webhookId: string, count: number): number {
-  return count === 1 ? 0 : crc16(webhookId) % count;
+/** Where a Cluster's receivers register the partition counts in use (field: count, value: last seen, ms). */
+export function layoutKey(prefix: string): string {
+  return `${prefix}{layout}:partition-counts`;
+}
+
+/** The partition a delivery goes to, from its first dedup key (the same for every retry of it). */
+export function partitionOf(anchor: string, count: number): number {
+  return count === 1 ? 0 : crc16(anchor) % count;
 }
 
 /**

@@ -8,7 +8,11 @@
  *   Accepts of one event-loop turn go to Redis as one script call per partition (group commit);
  *   with `waitReplicas`, a `WAIT` follows the call on the same connection and the deliveries are
  *   answered only once that many replicas hold them (else they get 503, and the retry is safe).
- * - Events are spread over `partitions` streams by webhook id (partitions.ts: one hash tag each).
+ * - Events are spread over `partitions` streams by their first dedup key (partitions.ts: one hash
+ *   tag each). On a Cluster, the partition counts in use are registered, and for the dedup horizon
+ *   after a change an accept also looks for its dedup keys under the other counts (one EXISTS per
+ *   count; not atomic with the accept — only a delivery arriving twice at once, at two replicas of
+ *   different counts, can slip through).
  *   Workers in every replica read every partition through one consumer group (`XREADGROUP`), run the
  *   handler and acknowledge (`XACK` + `XDEL` in one script, so the streams' length is the backlog).
  * - Entries left pending by a dead replica, or by a handler that failed or ran past its deadline,
@@ -20,7 +24,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { once } from "node:events";
-import { legacyKeys, PartitionKeys, partitionKeys, partitionOf } from "./partitions";
+import { layoutKey, legacyKeys, PartitionKeys, partitionKeys, partitionOf } from "./partitions";
 import type { RedisClient } from "./redis";
 import { within } from "./wait";
 
@@ -200,6 +204,11 @@ export class StreamQueue {
   #closed = false;
   /** The accepts of the current turn, per partition, sent together when the turn ends. */
   #groups = new Map<number, PendingAccept[]>();
+  readonly #prefix: string;
+  readonly #cluster: boolean;
+  /** Cluster: the layouts of the other partition counts registered within the dedup horizon. */
+  #otherLayouts: PartitionKeys[][] = [];
+  #layoutCheckedAt = 0;
 
   constructor(
     redis: RedisClient,
@@ -208,8 +217,10 @@ export class StreamQueue {
     options: StreamQueueOptions = {},
   ) {
     const prefix = options.prefix ?? "gemini-webhooks:";
-    this.partitions = partitionKeys(prefix, options.partitions ?? 1);
-    if (options.finishLegacy !== false && !(redis as { isCluster?: boolean }).isCluster) this.legacy = legacyKeys(prefix);
+    this.#prefix = prefix;
+    this.#cluster = (redis as { isCluster?: boolean }).isCluster === true;
+    this.partitions = partitionKeys(prefix, options.partitions ?? 1, this.#cluster);
+    if (options.finishLegacy !== false && !this.#cluster) this.legacy = legacyKeys(prefix);
     this.#group = options.group ?? "receivers";
     this.#consumer = options.consumer ?? `${process.env.HOSTNAME ?? "receiver"}-${process.pid}-${randomBytes(3).toString("hex")}`;
     const visibilityTimeoutMs = options.visibilityTimeoutMs ?? 30_000;
@@ -238,8 +249,41 @@ export class StreamQueue {
    * Redis with the other accepts of this turn; rejects when Redis cannot answer, or with
    * `NotReplicatedError` when fewer than `waitReplicas` replicas confirmed it in time.
    */
-  accept(webhookId: string, dedupKeys: string[], payload: string, traceparent = ""): Promise<AcceptResult> {
-    const partition = partitionOf(webhookId, this.partitions.length);
+  accept(anchor: string, dedupKeys: string[], payload: string, traceparent = ""): Promise<AcceptResult> {
+    const partition = partitionOf(anchor, this.partitions.length);
+    if (this.#otherLayouts.length === 0) return this.#enqueue(partition, dedupKeys, payload, traceparent);
+    return this.#seenElsewhere(anchor, dedupKeys).then((seen) => (seen ? "duplicate" : this.#enqueue(partition, dedupKeys, payload, traceparent)));
+  }
+
+  /** Cluster, after a change of partition count: a dedup key stored under another count registered within the horizon. */
+  async #seenElsewhere(anchor: string, dedupKeys: string[]): Promise<boolean> {
+    for (const layout of this.#otherLayouts) {
+      const partition = layout[partitionOf(anchor, layout.length)];
+      if ((await this.#redis.exists(...dedupKeys.map((key) => partition.seen(key)))) > 0) return true;
+    }
+    return false;
+  }
+
+  /**
+   * Cluster: registers this replica's partition count (refreshed every minute) and learns the others
+   * registered within the dedup horizon. One server or Sentinel needs none of it (one dedup key space).
+   */
+  async #registerLayout(): Promise<void> {
+    if (!this.#cluster || Date.now() - this.#layoutCheckedAt < 60_000) return;
+    const key = layoutKey(this.#prefix);
+    const horizonMs = this.#options.dedupSeconds * 1000;
+    const now = Date.now();
+    const replies = (await this.#redis.pipeline().hset(key, String(this.partitions.length), String(now)).pexpire(key, horizonMs).hgetall(key).exec()) ?? [];
+    for (const [err] of replies) if (err) throw err;
+    const counts = replies[2][1] as Record<string, string>;
+    this.#otherLayouts = Object.entries(counts)
+      .map(([count, at]) => [Number(count), Number(at)] as const)
+      .filter(([count, at]) => Number.isInteger(count) && count >= 1 && count <= 256 && count !== this.partitions.length && now - at < horizonMs)
+      .map(([count]) => partitionKeys(this.#prefix, count, true));
+    this.#layoutCheckedAt = now;
+  }
+
+  #enqueue(partition: number, dedupKeys: string[], payload: string, traceparent: string): Promise<AcceptResult> {
     return new Promise((resolve, reject) => {
       let group = this.#groups.get(partition);
       if (!group) {
@@ -288,7 +332,27 @@ export class StreamQueue {
 
   /** Entries in the dead-letter streams. */
   async deadLetters(): Promise<number> {
-    return this.#sum(this.partitions.map((p) => this.#redis.xlen(p.deadLetter)));
+    return (await this.counts()).deadLetters;
+  }
+
+  /**
+   * The backlog and the dead letters in one round trip per partition (its two keys share a slot,
+   * so one pipeline each, even on a Cluster). Rejects when Redis does not answer.
+   */
+  async counts(): Promise<{ depth: number; deadLetters: number }> {
+    const replies = await Promise.all(
+      this.#all().map(async (p) => {
+        const pipeline = this.#redis.pipeline().xlen(p.events).xlen(p.deadLetter);
+        const results = (await pipeline.exec()) ?? [];
+        for (const [err] of results) if (err) throw err;
+        return results.map(([, n]) => Number(n));
+      }),
+    );
+    return {
+      depth: replies.reduce((sum, [depth]) => sum + depth, 0),
+      // the legacy stream's dead letters are moved to partition 0's: counted where they are
+      deadLetters: replies.reduce((sum, [, dead]) => sum + dead, 0),
+    };
   }
 
   /** Handler runs in flight in this replica. */
@@ -314,6 +378,7 @@ export class StreamQueue {
     // A connection still being made gets a moment: the groups are created, and the caller sees Redis's state.
     if (this.#redis.status !== "ready") await within(once(this.#redis, "ready").then(() => undefined, () => undefined), 2_000);
     if (this.#redis.status === "ready") await Promise.all(this.partitions.map((p) => this.#ensureGroup(p).catch(() => undefined)));
+    await this.#registerLayout().catch(() => undefined); // the claim loop tries again
     this.#readers = this.partitions.map(() => {
       const reader = this.#redis.duplicate() as RedisClient;
       reader.on("error", () => undefined); // the main connection reports outages
@@ -405,6 +470,7 @@ export class StreamQueue {
   async #claimLoop(): Promise<void> {
     while (this.#running) {
       if (this.legacy) await this.#finishLegacy(this.legacy).catch(() => undefined); // the next round tries again
+      await this.#registerLayout().catch(() => undefined);
       await sleep(this.#options.claimIntervalMs, this.#stopping.signal);
       for (const partition of this.partitions) {
         if (!this.#running) return;

@@ -40,7 +40,8 @@ export interface VerifiedDynamicDelivery {
   /**
    * Keys to deduplicate on: the `webhook-id` header and the token's signature bytes, so a captured
    * token is processed at most once whatever headers are sent with it (and however it is re-spelled:
-   * only the canonical base64url spelling of each part is accepted).
+   * only the canonical base64url spelling of each part is accepted). The first is the one the sender
+   * cannot vary: the webhook id when the token's `webhook_id` claim binds it, else the token's.
    */
   dedupKeys: string[];
 }
@@ -124,5 +125,8 @@ export async function verifyDynamicDelivery(
   // The signature identifies the token (canonical, so its text is its bytes); hashed, so no token
   // material reaches the dedup store. The same key as 0.2 computed: upgrading opens no replay window.
   const tokenKey = "jwt:" + createHash("sha256").update(signature).digest("base64url");
-  return { webhookId, timestamp, claims, dedupKeys: [tokenKey, webhookId] };
+  // The first key anchors the delivery's partition: the webhook id when the token binds it (a retry
+  // carries a fresh token for the same id), else the token itself (the id is then the sender's to
+  // choose, and a replay under fresh ids must still meet the token's key).
+  return { webhookId, timestamp, claims, dedupKeys: claims.webhook_id === undefined ? [tokenKey, webhookId] : [webhookId, tokenKey] };
 }

@@ -93,7 +93,7 @@ async function diagnose(run: FailoverRun, lost: string[]): Promise<string> {
   const entries = await ask<[string, string[]][]>(port, "XRANGE", "gemini-webhooks:{p0}:events", "-", "+").catch(() => []);
   const facts = await Promise.all(
     lost.slice(0, 5).map(async (id) => {
-      const seen = await ask<number>(port, "EXISTS", `gemini-webhooks:{p0}:seen:${id}`).catch(() => -1);
+      const seen = await ask<number>(port, "EXISTS", `gemini-webhooks:seen:${id}`).catch(() => -1);
       const entry = entries.find(([, fields]) => fields[1]?.includes(`\n${id}\n`));
       return `${id}: answered ${run.answers.get(id)} at ${run.answeredAt.get(id)! - run.killedAt} ms from the kill; seen key ${seen}; entry ${entry?.[0] ?? "none"}`;
     }),
