@@ -3,7 +3,7 @@
  * `VARIABLES` (name, default, meaning): `--help` and the unknown-variable check are derived from it.
  * Invalid values stop start-up with a message naming the variable; secrets are never echoed.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { closeSync, constants, existsSync, fstatSync, openSync, readFileSync } from "node:fs";
 import { ConfigError } from "./errors";
 import type { HostPort, RedisConfig, RedisTopology } from "./redis";
 import { decodeSecrets, parseSecrets } from "./verify-static";
@@ -89,7 +89,7 @@ export const VARIABLES: readonly { name: string; fallback: string; doc: string }
   { name: "DEAD_LETTER_MAX", fallback: "10000", doc: "durable mode: dead letters kept; older ones are trimmed and counted" },
   { name: "SHUTDOWN_TIMEOUT_MS", fallback: "8000", doc: "on SIGTERM/SIGINT: time in-flight handlers get before exit (inside docker stop's 10 s)" },
   { name: "METRICS_PORT", fallback: "", doc: "serve /metrics on its own listener (the webhook port then answers 404 for it)" },
-  { name: "METRICS_HOST", fallback: "0.0.0.0", doc: "address of the metrics listener" },
+  { name: "METRICS_HOST", fallback: "", doc: "address of the metrics listener (default: HOST's)" },
   { name: "MAX_BODY_BYTES", fallback: "1048576", doc: "largest accepted body" },
   { name: "LOG_LEVEL", fallback: "info", doc: "fatal, error, warn, info, debug, trace or silent" },
 ];
@@ -175,6 +175,23 @@ export function readSecrets(name: string, text: string): string[] {
   return secrets;
 }
 
+/**
+ * The secrets file's text and mode, read only when it is a regular file of at most 1 MiB: a FIFO, a
+ * device or a directory put in its place is refused without blocking (it is opened non-blocking and
+ * checked before any read), so no writer, or none ever, can hold up the event loop.
+ */
+export function readSecretsFile(file: string): { text: string; mode: number } {
+  const fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
+  try {
+    const stat = fstatSync(fd);
+    if (!stat.isFile()) throw new Error("not a regular file");
+    if (stat.size > 1024 * 1024) throw new Error("larger than 1 MiB");
+    return { text: readFileSync(fd, "utf8"), mode: stat.mode & 0o777 };
+  } finally {
+    closeSync(fd);
+  }
+}
+
 function secretsFrom(env: NodeJS.ProcessEnv): { signingSecrets: string[]; signingSecretsFile?: string } {
   const file = env.WEBHOOK_SIGNING_SECRETS_FILE?.trim();
   if (file && env.WEBHOOK_SIGNING_SECRETS?.trim()) {
@@ -183,9 +200,9 @@ function secretsFrom(env: NodeJS.ProcessEnv): { signingSecrets: string[]; signin
   if (file) {
     let text: string;
     try {
-      text = readFileSync(file, "utf8");
+      text = readSecretsFile(file).text;
     } catch (err) {
-      throw new ConfigError(`WEBHOOK_SIGNING_SECRETS_FILE: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? "error"})`);
+      throw new ConfigError(`WEBHOOK_SIGNING_SECRETS_FILE: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
     }
     return { signingSecrets: readSecrets("WEBHOOK_SIGNING_SECRETS_FILE", text), signingSecretsFile: file };
   }
@@ -236,13 +253,25 @@ function handlingFrom(env: NodeJS.ProcessEnv) {
   };
 }
 
+/**
+ * An entry as it may be quoted back in an error: only when it holds nothing but the characters of a
+ * host and port. Anything else (a URL, `user:pw@host:port`, any spelling that can carry a
+ * password) is not quoted at all, so no part of a password is ever echoed.
+ */
+export function quotedEntry(entry: string): string {
+  return /^[A-Za-z0-9.:[\]-]{1,80}$/.test(entry) ? JSON.stringify(entry) : "(not quoted: it is not a bare host:port and may hold credentials)";
+}
+
 /** `host:port,…` (IPv6 as `[::1]:6379`), each entry checked and named by its position. */
 function hostPorts(env: NodeJS.ProcessEnv, name: string): HostPort[] {
   const entries = (env[name] ?? "").split(/[\s,]+/).filter(Boolean);
   return entries.map((entry, i) => {
     const match = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(entry);
     const port = Number(match?.[2]);
-    if (!match || port < 1 || port > 65535) throw new ConfigError(`${name}: entry #${i + 1} ${JSON.stringify(entry.slice(0, 80))} is not host:port`);
+    if (!match || port < 1 || port > 65535) {
+      const where = name === "REDIS_SENTINELS" ? "REDIS_SENTINEL_USERNAME and REDIS_SENTINEL_PASSWORD" : "REDIS_USERNAME and REDIS_PASSWORD";
+      throw new ConfigError(`${name}: entry #${i + 1} ${quotedEntry(entry)} is not host:port (credentials go in ${where}, a scheme in REDIS_TLS)`);
+    }
     return { host: match[1].replace(/^\[|\]$/g, ""), port };
   });
 }
@@ -334,9 +363,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ReceiverConfig
   const port = integer(env, "PORT", 8080, 0, 65535);
   const metricsPort = env.METRICS_PORT?.trim() ? integer(env, "METRICS_PORT", 0, 1, 65535) : undefined;
   if (metricsPort !== undefined && metricsPort === port) throw new ConfigError(`METRICS_PORT must differ from PORT (both ${port})`);
+  const host = env.HOST?.trim() || "0.0.0.0";
   return {
     port,
-    host: env.HOST?.trim() || "0.0.0.0",
+    host,
     signingSecrets,
     ...(signingSecretsFile ? { signingSecretsFile } : {}),
     ...(handlerModule ? { handlerModule } : {}),
@@ -344,7 +374,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ReceiverConfig
     toleranceSeconds: integer(env, "WEBHOOK_TIMESTAMP_TOLERANCE_SECONDS", 300, 1, 3600),
     jwt,
     ...redisConfig(env),
-    ...(metricsPort !== undefined ? { metrics: { port: metricsPort, host: env.METRICS_HOST?.trim() || "0.0.0.0" } } : {}),
+    ...(metricsPort !== undefined ? { metrics: { port: metricsPort, host: env.METRICS_HOST?.trim() || host } } : {}),
     maxBodyBytes: integer(env, "MAX_BODY_BYTES", 1024 * 1024, 1024, 64 * 1024 * 1024),
     logLevel,
   };

@@ -4,11 +4,11 @@
  * changes and on SIGHUP, so a rotation needs no restart; a malformed new file keeps the secrets in
  * use and says why (never what it holds).
  */
-import { FSWatcher, readFileSync, watch } from "node:fs";
+import { FSWatcher, watch } from "node:fs";
 import { basename, dirname } from "node:path";
 import type { KeyObject } from "node:crypto";
 import type { FastifyBaseLogger } from "fastify";
-import type { ReceiverConfig } from "./config";
+import { readSecretsFile, ReceiverConfig } from "./config";
 import { decodeSecrets, parseSecrets } from "./verify-static";
 
 export class SigningKeys {
@@ -23,6 +23,20 @@ export class SigningKeys {
     private readonly onReload: (outcome: "ok" | "failed") => void = () => undefined,
   ) {
     this.current = config.signingSecrets.length ? decodeSecrets(config.signingSecrets) : [];
+    if (config.signingSecretsFile) this.#checkMode(config.signingSecretsFile);
+  }
+
+  /** A secrets file other users can read is said so (once per start, and after a reload that changed it). */
+  #warnedMode?: number;
+  #checkMode(file: string, mode?: number): void {
+    try {
+      mode ??= readSecretsFile(file).mode;
+    } catch {
+      return; // the read itself reports
+    }
+    if ((mode & 0o077) === 0 || mode === this.#warnedMode) return;
+    this.#warnedMode = mode;
+    this.log.warn({ file, mode: `0${mode.toString(8)}` }, "WEBHOOK_SIGNING_SECRETS_FILE is readable by group or others: make it 0600 (or 0400), owned by the receiver's user");
   }
 
   /** Re-reads the file; true when the new secrets are in use. */
@@ -30,7 +44,9 @@ export class SigningKeys {
     const file = this.config.signingSecretsFile;
     if (!file) return false;
     try {
-      const next = decodeSecrets(parseSecrets(readFileSync(file, "utf8")));
+      const { text, mode } = readSecretsFile(file);
+      const next = decodeSecrets(parseSecrets(text));
+      this.#checkMode(file, mode);
       this.current = next;
       this.log.info({ secrets: next.length }, "signing secrets reloaded from WEBHOOK_SIGNING_SECRETS_FILE");
       this.onReload("ok");
