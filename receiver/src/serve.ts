@@ -2,16 +2,35 @@
  * `gemini-webhooks-receiver` (no command): the server. Signals: SIGTERM/SIGINT start the bounded
  * shutdown (SHUTDOWN_TIMEOUT_MS; a second signal exits at once), SIGHUP re-reads the secrets file.
  * Started through a launcher that does not forward signals (`npx`, `npm exec`), the server also
- * stops when its parent goes away, so it never lingers as an orphan holding its port.
+ * stops when its parent goes away, so it never lingers as an orphan holding its port. Logs go to
+ * stdout without ever blocking (log-destination.ts), and shutdown ends within SHUTDOWN_TIMEOUT_MS
+ * + 0.9 s whatever stdout or the handlers do (a watchdog thread kills it 1.5 s past the timeout).
  */
+import { Worker } from "node:worker_threads";
 import { loadConfig } from "./config";
 import { loadHandlerModule } from "./handler-module";
+import { NonBlockingDestination } from "./log-destination";
 import { buildReceiver } from "./server";
+
+/**
+ * The last resort of a bounded shutdown: a timer on its own thread, so nothing on the main one — a
+ * handler spinning the CPU, a blocked write — can hold it up. It kills the process (exit status 137)
+ * `ms` after it is armed; the main thread's own backstop normally exits well before.
+ */
+function armWatchdog(ms: number): void {
+  const worker = new Worker(`setTimeout(() => process.kill(${process.pid}, "SIGKILL"), ${ms});`, { eval: true });
+  worker.unref();
+}
 
 export async function serve(): Promise<void> {
   const config = loadConfig();
   const handler = config.handlerModule ? await loadHandlerModule(config.handlerModule) : undefined;
-  const receiver = buildReceiver(config, { handler });
+  const log = new NonBlockingDestination();
+  const receiver = buildReceiver(config, { handler, logStream: log });
+  const exit = (code: number) => {
+    // The last lines get a moment to reach a slow reader, never more.
+    void log.flush(300).then(() => process.exit(code));
+  };
   const { url, metricsUrl } = await receiver.listen();
   receiver.app.log.info({ url, metrics: metricsUrl ?? `${url}/metrics`, handoff: receiver.handoff.kind }, "receiver listening");
   process.on("SIGHUP", () => receiver.reloadSecrets());
@@ -20,7 +39,8 @@ export async function serve(): Promise<void> {
   const stop = (why: string) => {
     if (stopping) {
       receiver.app.log.warn({ why }, "second stop request: exiting now");
-      process.exit(1);
+      exit(1);
+      return;
     }
     stopping = true;
     const startedAt = Date.now();
@@ -28,16 +48,17 @@ export async function serve(): Promise<void> {
     // A backstop: whatever hangs (a connection that will not close), the process is gone in time.
     setTimeout(() => {
       receiver.app.log.warn("shutdown backstop reached; exiting");
-      process.exit(0);
-    }, config.shutdownTimeoutMs + 900).unref();
+      exit(0);
+    }, config.shutdownTimeoutMs + 600).unref();
+    armWatchdog(config.shutdownTimeoutMs + 1_500);
     receiver.shutdown().then(
       ({ unfinished }) => {
         receiver.app.log.info({ unfinished, ms: Date.now() - startedAt }, "stopped");
-        process.exit(0);
+        exit(0);
       },
       (err: unknown) => {
         receiver.app.log.error({ err: { message: (err as Error).message } }, "shutdown failed");
-        process.exit(1);
+        exit(1);
       },
     );
   };

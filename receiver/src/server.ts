@@ -33,7 +33,7 @@ export interface ReceiverOptions {
   /** In-memory mode: queue capacity (default: the config's QUEUE_MAX_LENGTH). */
   queueCapacity?: number;
   /** Pino destination for tests; default stdout. */
-  logStream?: NodeJS.WritableStream;
+  logStream?: { write(line: string): unknown };
   /** Time a client has to send a whole request, ms (default 15 000): slowly sent bodies are cut off. */
   requestTimeoutMs?: number;
   /** Window in which repeated refusals of one reason become one log line (default 10 000 ms). */
@@ -183,7 +183,7 @@ export function buildReceiver(config: ReceiverConfig, options: ReceiverOptions =
       app.log.info({ webhook_id: event.webhookId, type: event.type, data_id: event.data.id ?? null, kind: event.kind }, "gemini webhook processed");
     });
   const handoff = createHandoff(config, options, app, handlerRunner(handler, metrics, deadlines), outcomeLogger(app, metrics));
-  metrics.track({ depth: () => handoff.depth(), deadLetters: () => handoff.deadLetters() });
+  metrics.track(() => handoff.counts());
 
   let draining = false;
   const deps = { config, keys, handoff, metrics, refusals, draining: () => draining };
