@@ -43,6 +43,26 @@ function parse(command: Command, argv: string[]): Args {
   }
 }
 
+/**
+ * Characters a terminal acts on rather than prints: C0 and C1 controls (ESC, CSI 0x9b, BEL…), DEL,
+ * and the Unicode line separators and bidirectional overrides that reorder what is shown.
+ */
+const TERMINAL_CONTROLS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
+/** Text from a delivery or a handler as the terminal will show it: every control character escaped (`\x1b`, `\u202e`). */
+export function printable(text: string): string {
+  return text.replace(TERMINAL_CONTROLS, (c) => {
+    const code = c.charCodeAt(0);
+    return code <= 0xff ? `\\x${code.toString(16).padStart(2, "0")}` : `\\u${code.toString(16).padStart(4, "0")}`;
+  });
+}
+
+/** JSON whose strings carry no character a terminal acts on (JSON.stringify leaves C1 controls and bidi overrides raw). */
+function printableJson(value: unknown, indent?: number): string {
+  // JSON.stringify escapes C0 controls inside strings itself; its own newlines are the indentation's.
+  return JSON.stringify(value, null, indent).replace(/[\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
 export async function deadLettersCommand(argv: string[], out: (line: string) => void = (l) => process.stdout.write(l + "\n")): Promise<void> {
   const [command, ...rest] = argv;
   if (!command || command === "--help" || command === "-h") return out(DEAD_LETTERS_HELP.trimEnd());
@@ -80,7 +100,7 @@ async function run(store: DeadLetterStore, command: string, args: Args, out: (li
     const limit = raw === undefined ? 20 : Number(raw);
     if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw new ConfigError(`--limit must be an integer from 1 to 10000, got ${JSON.stringify(raw)}`);
     const [letters, { stored, trimmed }] = await Promise.all([store.list(limit), store.count()]);
-    if (json) return out(JSON.stringify(letters.map(({ event: _event, ...rest }) => rest)));
+    if (json) return out(printableJson(letters.map(({ event: _event, ...rest }) => rest)));
     out(`${stored} dead letter${stored === 1 ? "" : "s"}${trimmed ? ` (${trimmed} older ones trimmed by DEAD_LETTER_MAX)` : ""}${stored > letters.length ? `; the newest ${letters.length}:` : ""}`);
     for (const l of letters) out(row(l));
     return;
@@ -89,19 +109,20 @@ async function run(store: DeadLetterStore, command: string, args: Args, out: (li
   if (command === "show") {
     if (id === "all") throw new ConfigError("dead-letters show takes one id");
     const letter = await store.show(id);
-    if (!letter) throw new ConfigError(`no dead letter ${id}`);
-    return out(JSON.stringify(letter, null, 2));
+    if (!letter) throw new ConfigError(`no dead letter ${printable(id)}`);
+    return out(printableJson(letter, 2));
   }
   if (command === "replay") {
     const by = String(args.flags.by ?? `${safeUser()}@${hostname()}`).slice(0, 200);
+    if (new RegExp(TERMINAL_CONTROLS.source).test(by)) throw new ConfigError("--by must be printable text (it holds a control character)");
     if (id === "all") return out(`replayed ${await store.replayAll(by)} dead letters`);
     const entry = await store.replay(id, by);
-    if (!entry) throw new ConfigError(`no dead letter ${id}`);
-    return out(`replayed ${id} as event ${entry}`);
+    if (!entry) throw new ConfigError(`no dead letter ${printable(id)}`);
+    return out(`replayed ${printable(id)} as event ${entry}`);
   }
   if (id === "all") return out(`dropped ${await store.dropAll()} dead letters`);
-  if (!(await store.drop(id))) throw new ConfigError(`no dead letter ${id}`);
-  out(`dropped ${id}`);
+  if (!(await store.drop(id))) throw new ConfigError(`no dead letter ${printable(id)}`);
+  out(`dropped ${printable(id)}`);
 }
 
 function safeUser(): string {
@@ -113,6 +134,6 @@ function safeUser(): string {
 }
 
 function row(l: DeadLetter): string {
-  const error = l.error.replace(/\s+/g, " ").slice(0, 80);
-  return [l.id, l.failedAt ?? "-", l.reason, `attempts=${l.attempts}`, l.type ?? "-", l.webhookId ?? "-", error].join("  ");
+  const error = printable(l.error.replace(/[ \t\r\n]+/g, " ")).slice(0, 80);
+  return [l.id, l.failedAt ?? "-", l.reason, `attempts=${l.attempts}`, l.type ?? "-", l.webhookId ?? "-"].map((f) => printable(String(f))).concat(error).join("  ");
 }

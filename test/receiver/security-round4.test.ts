@@ -5,10 +5,13 @@
  *   handled once per partition (4 times at 4 partitions, 16 at 16);
  * - changing REDIS_STREAM_PARTITIONS (or replicas of different counts side by side in a rolling
  *   change, or the upgrade from 0.3's layout) forgot every dedup key of the last 25 h;
- * - one anonymous GET /metrics cost XLEN on every partition's streams (513 commands at 256).
+ * - one anonymous GET /metrics cost XLEN on every partition's streams (513 commands at 256);
+ * - `dead-letters list` printed a delivery's type and a handler's error raw (ESC sequences), and
+ *   `replay --by` stored control characters.
  * Each test fails on the code before its fix.
  */
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { createHash, createHmac, randomBytes } from "node:crypto";
 import { createServer, Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -19,6 +22,7 @@ import Redis from "ioredis";
 import { exportJWK, generateKeyPair, KeyLike, SignJWT } from "jose";
 import { buildReceiver, loadConfig, Receiver } from "gemini-webhooks-receiver";
 import { freePort } from "../../scripts/free-port";
+import { RECEIVER_CLI } from "../../scripts/paths";
 import { waitFor } from "../../scripts/wait-for";
 import { RedisServer } from "../support/redis-server";
 import { startCluster } from "../support/redis-topologies";
@@ -185,6 +189,48 @@ describe("one Redis", () => {
     } finally {
       client.disconnect();
     }
+  }, 60_000);
+
+  test("dead-letters list/show print a delivery's and a handler's control characters escaped; replay --by refuses them", async () => {
+    const handled: string[] = [];
+    const port = await freePort();
+    const env = { REDIS_URL: redis.url, REDIS_KEY_PREFIX: "escapes:" };
+    const receiver = buildReceiver(loadConfig({ WEBHOOK_SIGNING_SECRETS: secret, LOG_LEVEL: "silent", HANDLER_MAX_ATTEMPTS: "1", PORT: String(port), HOST: "127.0.0.1", ...env }), {
+      handler: async (event) => {
+        handled.push(event.type);
+        throw new Error("downstream said \u001b[2J\u001b[H\u001b]0;owned\u0007 and \u009b31m red \u202etxt.exe");
+      },
+    });
+    await receiver.listen();
+    try {
+      const body = JSON.stringify({ type: "batch.succeeded\u001b[2J\u001b[1;1H\u001b[31mFAKE PROMPT$ \u009b0m\u2028", data: { id: "batches/esc" } });
+      assert.equal((await post(`http://127.0.0.1:${port}/webhooks/gemini`, staticDelivery("msg_escape", body))).body.status, "accepted");
+      await waitFor("the dead letter", async () => (await receiver.handoff.deadLetters()) === 1, 10_000);
+    } finally {
+      await receiver.shutdown(1_000);
+    }
+    const cli = (...args: string[]) => spawnSync(process.execPath, [RECEIVER_CLI, "dead-letters", ...args], { env: { PATH: process.env.PATH, ...env }, encoding: "utf8" });
+    const raw = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
+    const list = cli("list");
+    assert.equal(list.status, 0, list.stderr);
+    assert.doesNotMatch(list.stdout, raw, "list prints no raw control character");
+    assert.match(list.stdout, /batch\.succeeded\\x1b\[2J/);
+    assert.match(list.stdout, /downstream said \\x1b\[2J/);
+    const id = list.stdout.split("\n")[1].split("  ")[0];
+    for (const args of [["show", id], ["list", "--json"]]) {
+      const shown = cli(...args);
+      assert.equal(shown.status, 0, shown.stderr);
+      assert.doesNotMatch(shown.stdout, raw, `${args[0]} prints no raw control character`);
+      JSON.parse(shown.stdout); // still JSON
+      assert.match(shown.stdout, /\\u009b/);
+    }
+    for (const by of ["ops\u001b[2J", "ops\u009b", "ops\u202e", "ops\r"]) {
+      const replay = cli("replay", id, "--by", by);
+      assert.equal(replay.status, 2, JSON.stringify(by));
+      assert.match(replay.stderr, /--by must be printable text/);
+    }
+    const missing = cli("show", "1-1\u001b[2J");
+    assert.doesNotMatch(missing.stderr, raw);
   }, 60_000);
 
   test("GET /metrics at 256 partitions, 200 times at once: at most one Redis round trip per partition per second", async () => {
