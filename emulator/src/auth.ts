@@ -47,7 +47,7 @@ export function checkApiKey(header: string | string[] | undefined, expected: str
 }
 
 function checkAdmin(request: FastifyRequest, apiKey: string | undefined): void {
-  if (request.headers.origin !== undefined || request.headers["sec-fetch-site"] === "cross-site") {
+  if (request.headers.origin !== undefined || String(request.headers["sec-fetch-site"] ?? "").trim().toLowerCase() === "cross-site") {
     throw permissionDenied("The emulator's admin API does not accept browser requests (an Origin header was sent).");
   }
   const type = String(request.headers["content-type"] ?? "").split(";")[0].trim().toLowerCase();
@@ -58,12 +58,20 @@ function checkAdmin(request: FastifyRequest, apiKey: string | undefined): void {
   if (apiKey !== undefined) checkApiKey(request.headers["x-goog-api-key"], apiKey);
 }
 
+function hostHeaders(raw: string[]): number {
+  let count = 0;
+  for (let i = 0; i < raw.length; i += 2) if (raw[i].length === 4 && raw[i].toLowerCase() === "host") count++;
+  return count;
+}
+
 /** Installs the hook; call before registering routes. */
 export function registerAccessControl(app: FastifyInstance, apiKey: string | undefined, hosts: HostPolicy): void {
   // Checked before the body is even read, as Google's front end does.
   app.addHook("onRequest", async (request) => {
     // DNS rebinding: every route, known or not, answers only the names it serves, and no other site's page.
     const host = request.headers.host;
+    // Node keeps the first of several Host headers and drops the rest: a request with two is refused, not guessed at.
+    if (hostHeaders(request.raw.rawHeaders) > 1) throw permissionDenied("The emulator refuses a request with more than one Host header.");
     if (!hosts.serves(host)) {
       throw permissionDenied(`The emulator does not serve the host ${JSON.stringify(String(host).slice(0, 80))} (DNS rebinding protection); add it with --allow-host.`);
     }

@@ -5,6 +5,7 @@
  */
 import { parseArgs } from "node:util";
 import { EmulatorOptions, startEmulator } from "./app";
+import { hostName } from "./host-policy";
 
 const SERVE_HELP = `Usage: gemini-webhooks-emulator serve [options]
 
@@ -110,7 +111,7 @@ function serveOptions(values: ServeValues, env: NodeJS.ProcessEnv): EmulatorOpti
   const allowedDeliveryHosts = values["allow-delivery-host"] ?? (env.GEMINI_EMULATOR_ALLOW_DELIVERY_HOSTS ?? "").split(",").map((h) => h.trim()).filter(Boolean);
   const allowedHosts = values["allow-host"] ?? (env.GEMINI_EMULATOR_ALLOW_HOSTS ?? "").split(",").map((h) => h.trim()).filter(Boolean);
   for (const host of allowedHosts) {
-    if (!/^[a-z0-9.-]{1,253}$|^\[?[0-9a-f:]+\]?$/i.test(host)) throw new UsageError(`--allow-host / GEMINI_EMULATOR_ALLOW_HOSTS takes host names, got ${JSON.stringify(host.slice(0, 80))}`);
+    if (!hostName(host)) throw new UsageError(`--allow-host / GEMINI_EMULATOR_ALLOW_HOSTS takes host names, got ${JSON.stringify(host.slice(0, 80))}`);
   }
   const dataDir = values["data-dir"] ?? env.GEMINI_EMULATOR_DATA_DIR;
   if (values["in-memory"] && values["data-dir"]) throw new UsageError("--in-memory and --data-dir exclude each other");

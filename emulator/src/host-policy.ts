@@ -8,6 +8,7 @@
  * host, and `--allow-host` additions; bound to every interface, also this machine's interface
  * addresses and `host.docker.internal` (how containers reach the Docker host).
  */
+import { isIP } from "node:net";
 import { networkInterfaces } from "node:os";
 
 export interface HostPolicyOptions {
@@ -17,36 +18,69 @@ export interface HostPolicyOptions {
   allowedHosts?: string[];
 }
 
-/** A host name as compared: lower case, no port, no brackets, no trailing dot. */
-export function hostName(value: string): string {
-  let host = value.trim().toLowerCase();
-  if (host.startsWith("[")) host = host.slice(1, host.indexOf("]") < 0 ? undefined : host.indexOf("]"));
-  else if (host.split(":").length === 2) host = host.split(":")[0];
-  return host.replace(/\.$/, "");
+/**
+ * A `Host` value (or an authority) as compared — lower case, no port, no brackets, no trailing dot —
+ * or undefined when it is not one: a DNS name of valid labels, an IPv4 address in dotted decimal
+ * (each part 0-255), or a bracketed IPv6 literal, optionally followed by `:port` and nothing else.
+ * `[::1]evil.example`, `127.999.999.999` and `a b` are not hosts.
+ */
+export function hostName(value: string): string | undefined {
+  const text = value.trim().toLowerCase();
+  let host: string;
+  let rest: string;
+  if (text.startsWith("[")) {
+    const close = text.indexOf("]");
+    if (close < 0) return undefined;
+    host = text.slice(1, close);
+    rest = text.slice(close + 1);
+    if (isIP(host) !== 6) return undefined;
+  } else {
+    const colon = text.lastIndexOf(":");
+    if (colon >= 0 && isIP(text) === 6) return text; // a bare IPv6 address (an interface's), not a Host header
+    host = colon < 0 ? text : text.slice(0, colon);
+    rest = colon < 0 ? "" : text.slice(colon);
+    if (/^[\d.]+$/.test(host)) {
+      if (isIP(host) !== 4) return undefined; // all digits and dots: an IPv4 address (no trailing dot), or nothing
+    } else {
+      host = host.replace(/\.$/, ""); // a fully qualified name's root dot
+      if (!DNS_NAME.test(host)) return undefined;
+    }
+  }
+  if (rest !== "" && !/^:\d{1,5}$/.test(rest)) return undefined;
+  return host;
 }
 
-const LOOPBACK = /^(localhost|127(?:\.\d{1,3}){3}|::1)$/;
+/** Labels of letters, digits and inner hyphens (underscores too, as Docker's service names use them), 253 characters at most. */
+const DNS_NAME = /^(?=.{1,253}$)(?:[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?\.)*[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$/;
+
+function isLoopback(name: string): boolean {
+  return name === "localhost" || name === "::1" || (isIP(name) === 4 && name.startsWith("127."));
+}
 
 export class HostPolicy {
   readonly #names = new Set<string>();
 
   constructor(options: HostPolicyOptions = {}) {
-    const bound = hostName(options.host ?? "127.0.0.1");
-    const everywhere = bound === "0.0.0.0" || bound === "::";
-    if (!everywhere) this.#names.add(bound);
+    const add = (value: string) => {
+      const name = hostName(value);
+      if (name) this.#names.add(name);
+    };
+    const bound = options.host ?? "127.0.0.1";
+    const everywhere = ["0.0.0.0", "::", "[::]"].includes(bound);
+    if (!everywhere) add(isIP(bound) === 6 ? `[${bound}]` : bound);
     else {
-      for (const addresses of Object.values(networkInterfaces())) for (const a of addresses ?? []) this.#names.add(hostName(a.address));
+      for (const addresses of Object.values(networkInterfaces())) for (const a of addresses ?? []) add(a.family === "IPv6" ? `[${a.address.split("%")[0]}]` : a.address);
       this.#names.add("host.docker.internal");
     }
-    if (options.publicUrl) this.#names.add(hostName(new URL(options.publicUrl).host));
-    for (const extra of options.allowedHosts ?? []) this.#names.add(hostName(extra));
+    if (options.publicUrl) add(new URL(options.publicUrl).host);
+    for (const extra of options.allowedHosts ?? []) add(extra);
   }
 
   /** True when the emulator serves this `Host` header (a request without one — not a browser — passes). */
   serves(host: string | undefined): boolean {
     if (host === undefined) return true;
     const name = hostName(host);
-    return LOOPBACK.test(name) || this.#names.has(name);
+    return name !== undefined && (isLoopback(name) || this.#names.has(name));
   }
 
   /**
@@ -54,7 +88,7 @@ export class HostPolicy {
    * `Origin` that is not one of the served names (`null` included).
    */
   crossSite(origin: string | undefined, fetchSite: string | undefined): string | undefined {
-    if (fetchSite === "cross-site") return "a cross-site request (Sec-Fetch-Site: cross-site)";
+    if (fetchSite !== undefined && fetchSite.trim().toLowerCase() === "cross-site") return "a cross-site request (Sec-Fetch-Site: cross-site)";
     if (origin === undefined) return undefined;
     let host: string;
     try {

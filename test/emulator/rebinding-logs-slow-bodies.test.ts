@@ -1,7 +1,8 @@
 /**
  * Adversarial, the emulator's third round, sent as the attacker sent it: a DNS-rebinding page (its
  * own name in `Host`, its origin in `Origin`) against an emulator with no --api-key, the key in a
- * query string of a logged request, and a slow body held open. Each fails on the code before the fix.
+ * query string of a logged request, and a slow body held open; and round 4's lax parsing (odd Host
+ * values, a second Host, upper-case fetch metadata, verbs with a tail). Each fails on the code before the fix.
  */
 import assert from "node:assert/strict";
 import { Writable } from "node:stream";
@@ -61,6 +62,58 @@ describe("DNS rebinding: an emulator without --api-key (the default)", () => {
     assert.equal((await page(p, "GET /v1beta/webhooks HTTP/1.1", host, ["origin: null"])).status, 403);
     assert.equal((await page(p, "GET /v1beta/webhooks HTTP/1.1", host, ["sec-fetch-site: cross-site"])).status, 403);
     assert.equal((await page(p, "GET /v1beta/webhooks HTTP/1.1", host, [`origin: http://localhost:3000`])).status, 200, "a local page is not cross-site");
+  });
+
+  test("round 4: Host and fetch metadata parsed strictly — odd hosts, a second Host, any case of cross-site", async () => {
+    const p = port(emulator);
+    const odd = [
+      `[::1]evil.example:${p}`,
+      "[::1]evil.example",
+      `[::1]:${p}evil`,
+      "127.999.999.999",
+      `127.0.0.256:${p}`,
+      "127.1",
+      "127.0.0.1.",
+      `127.0.0.1:${p}:${p}`,
+      `127.0.0.1:abc`,
+      "localhost@evil.example",
+      "localhost/evil",
+      "local host",
+      "[::1",
+      "[evil.example]",
+      "0x7f.0.0.1",
+      "0177.0.0.1",
+      "",
+    ];
+    for (const host of odd) {
+      const answer = await page(p, "GET /v1beta/webhooks HTTP/1.1", host);
+      assert.ok(answer.status === 403 || answer.status === 400, `Host ${JSON.stringify(host)}: ${answer.status}`);
+    }
+    const twice = await rawRequest(p, ["GET /v1beta/webhooks HTTP/1.1", `host: 127.0.0.1:${p}`, "host: evil.example", "x-goog-api-key: anything"], Buffer.alloc(0));
+    assert.ok(twice.status === 403 || twice.status === 400, `two Host headers: ${twice.status}`);
+    const twiceServed = await rawRequest(p, ["GET /v1beta/webhooks HTTP/1.1", `host: 127.0.0.1:${p}`, `Host: localhost:${p}`, "x-goog-api-key: anything"], Buffer.alloc(0));
+    assert.ok(twiceServed.status === 403 || twiceServed.status === 400, `two served Host headers: ${twiceServed.status}`);
+    for (const site of ["CROSS-SITE", "Cross-Site", " cross-site "]) {
+      const answer = await page(p, "GET /v1beta/webhooks HTTP/1.1", `127.0.0.1:${p}`, [`sec-fetch-site: ${site}`]);
+      assert.equal(answer.status, 403, `Sec-Fetch-Site: ${site}`);
+      const admin = await page(p, "GET /emulator/v1/deliveries HTTP/1.1", `127.0.0.1:${p}`, [`sec-fetch-site: ${site}`]);
+      assert.equal(admin.status, 403, `admin, Sec-Fetch-Site: ${site}`);
+    }
+    assert.equal((await page(p, "GET /v1beta/webhooks HTTP/1.1", `127.0.0.1:${p}`, ["sec-fetch-site: same-origin"])).status, 200);
+  });
+
+  test("round 4: admin and model verbs matched exactly — :failDeliveries:junk is not :failDeliveries", async () => {
+    const p = port(emulator);
+    const create = await fetch(`${emulator.apiUrl}/webhooks`, { method: "POST", headers: { "content-type": "application/json", "x-goog-api-key": "k" }, body: JSON.stringify({ uri: "http://127.0.0.1:9/v", subscribed_events: ["batch.succeeded"] }) });
+    const { id } = (await create.json()) as { id: string };
+    for (const verb of ["failDeliveries:junk", "failDeliveries:", "failDeliveries:failDeliveries", "FAILDELIVERIES", "failDeliveries%3Ajunk"]) {
+      const answer = await rawRequest(p, [`POST /emulator/v1/webhooks/${id}:${verb} HTTP/1.1`, `host: 127.0.0.1:${p}`, "content-type: application/json"], Buffer.from("{}"));
+      assert.equal(answer.status, 404, `:${verb}: ${answer.status} ${answer.body.slice(0, 120)}`);
+    }
+    const state = (await (await fetch(`${emulator.apiUrl}/webhooks/${id}`, { headers: { "x-goog-api-key": "k" } })).json()) as { state: string };
+    assert.equal(state.state, "enabled", "no variant disabled it");
+    const batch = await rawRequest(p, ["POST /v1beta/models/gemini-3-flash-preview:batchGenerateContent:junk HTTP/1.1", `host: 127.0.0.1:${p}`, "x-goog-api-key: k", "content-type: application/json"], Buffer.from(JSON.stringify({ batch: { input_config: {} } })));
+    assert.equal(batch.status, 404, `:batchGenerateContent:junk: ${batch.status}`);
   });
 
   test("--allow-host and --public-url add names; an emulator on every interface serves host.docker.internal", async () => {

@@ -95,7 +95,9 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: EmulatorContext):
 function registerWebhookAdmin(app: FastifyInstance, ctx: EmulatorContext, admin: { config: { access: "admin" } }): void {
   app.post("/emulator/v1/webhooks/:target", admin, async (request) => {
     const target = (request.params as { target: string }).target;
-    const [id, verb] = target.split(":");
+    const colon = target.indexOf(":"); // the verb is everything after the first colon, matched exactly
+    const id = colon < 0 ? target : target.slice(0, colon);
+    const verb = colon < 0 ? undefined : target.slice(colon + 1);
     if (verb !== "failDeliveries") throw notFound(`Method ${JSON.stringify(verb ?? "")} not found; the admin API has webhooks/{id}:failDeliveries.`);
     const row = ctx.deliveries.disableForFailedDeliveries(id);
     if (!row) throw notFound(`Webhook ${JSON.stringify(id)} not found.`);

@@ -72,7 +72,9 @@ function interactionJson(job: JobRow): Record<string, unknown> {
 export function registerJobRoutes(app: FastifyInstance, ctx: EmulatorContext): void {
   app.post("/models/:modelAction", async (request) => {
     const { modelAction } = request.params as { modelAction: string };
-    const [model, action] = modelAction.split(":");
+    const colon = modelAction.indexOf(":"); // the method is everything after the first colon, matched exactly
+    const model = colon < 0 ? modelAction : modelAction.slice(0, colon);
+    const action = colon < 0 ? undefined : modelAction.slice(colon + 1);
     if (action === "batchCreate") {
       throw notFound(`Method "batchCreate" not found on models. Batches are created with models/${model}:batchGenerateContent (the SDKs' batches.create).`);
     }
