@@ -146,10 +146,10 @@ export const WEBHOOK: ResourceDeclaration = {
 /** What the lookups return: a webhook's fields as the API reports them, described once with the resource. */
 TYPES[WEBHOOK_INFO] = {
   name: "WebhookInfo",
-  description: "A webhook as the API reports it, for lookups: every field but a secret (the API never returns one).",
+  description: "A webhook as the API reports it, for lookups: every field but a signing secret (the API never returns one). Its uri is a secret value: a lookup cannot know whether the webhook's owner marked it secret (a uri can carry a token).",
   properties: {
     id: str("The webhook's id."),
-    uri: str("Where deliveries are POSTed."),
+    uri: str("Where deliveries are POSTed (a secret value: it can carry a token).", { secret: true }),
     subscribedEvents: { type: "array", items: { type: "string" }, ts: "string[]", description: "The events it receives." },
     name: str("Display name in the API (empty when it has none)."),
     state: WEBHOOK.outputs.state,

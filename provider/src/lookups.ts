@@ -22,15 +22,20 @@ export function getWebhook(args: { id: string }): Promise<WebhookInfo> {
   return lookupWebhook(programClient(), args.id);
 }
 
+/**
+ * The lookup as an Output, secret as a whole: its uri is a secret value (a lookup cannot know whether
+ * the webhook's owner marked it secret, and a uri can carry a token), and an Output is secret or not
+ * as one. `getWebhook` (a promise) hands the program plain values.
+ */
 export function getWebhookOutput(args: { id: pulumi.Input<string> }): pulumi.Output<WebhookInfo> {
-  return pulumi.output(args.id).apply((id) => getWebhook({ id }));
+  return pulumi.secret(pulumi.output(args.id).apply((id) => getWebhook({ id })));
 }
 
-/** Webhooks by exact name and/or uri (all when neither is given). */
+/** Webhooks by exact name and/or uri (all when neither is given); the Output form is secret as a whole, as getWebhookOutput's. */
 export async function getWebhooks(args: { name?: string; uri?: string } = {}): Promise<{ webhooks: WebhookInfo[] }> {
   return { webhooks: await findWebhooks(programClient(), args) };
 }
 
 export function getWebhooksOutput(args: { name?: pulumi.Input<string>; uri?: pulumi.Input<string> } = {}): pulumi.Output<{ webhooks: WebhookInfo[] }> {
-  return pulumi.all([args.name, args.uri]).apply(([name, uri]) => getWebhooks({ ...(name !== undefined ? { name } : {}), ...(uri !== undefined ? { uri } : {}) }));
+  return pulumi.secret(pulumi.all([args.name, args.uri]).apply(([name, uri]) => getWebhooks({ ...(name !== undefined ? { name } : {}), ...(uri !== undefined ? { uri } : {}) })));
 }

@@ -196,3 +196,65 @@ describe("every method over gRPC, secrets wrapped and unwrapped", () => {
     assert.equal(gone.getId(), "", "read after delete: gone");
   });
 });
+
+describe("security round 4: lookups and the plugin's memory", () => {
+  const js = (s: structproto.Struct | undefined) => (s?.toJavaScript() ?? {}) as Record<string, unknown>;
+  const isSecret = (v: unknown) => typeof v === "object" && v !== null && (v as Record<string, unknown>)[SIG_KEY] === SECRET_SIG;
+  const invoke = async (tok: string, args: Record<string, unknown>) => {
+    const req = new provproto.InvokeRequest();
+    req.setTok(tok);
+    req.setArgs(struct(args));
+    const res = (await call(client.invoke, req)) as provproto.InvokeResponse;
+    return js(res.getReturn());
+  };
+  /** Exactly the fields a lookup returns, and which of them are secret: a field added (a signing secret) or unwrapped fails here. */
+  const INFO_FIELDS = ["createTime", "id", "name", "signingSecrets", "state", "subscribedEvents", "updateTime", "uri"];
+
+  test("getWebhook / getWebhooks: the uri always a secret value, every result secret when an argument was, exactly WebhookInfo's fields", async () => {
+    const token = `tok_${Date.now()}`;
+    const uri = `http://127.0.0.1:9/hook?token=${token}`;
+    const created = await fetch(`${emulator.apiUrl}/webhooks`, { method: "POST", headers: { "content-type": "application/json", "x-goog-api-key": TEST_API_KEY }, body: JSON.stringify({ name: "secret-uri", uri, subscribed_events: ["batch.succeeded"] }) });
+    const { id } = (await created.json()) as { id: string };
+
+    const byId = await invoke("gemini:index:getWebhook", { id });
+    assert.deepEqual(Object.keys(byId).sort(), INFO_FIELDS);
+    assert.ok(isSecret(byId.uri), "the uri is a secret value");
+    assert.equal((byId.uri as { value: string }).value, uri);
+    for (const field of INFO_FIELDS.filter((f) => f !== "uri")) assert.ok(!isSecret(byId[field]), `${field} plain when the id was plain`);
+    assert.deepEqual(Object.keys((byId.signingSecrets as Record<string, unknown>[])[0]).sort(), ["expireTime", "truncatedSecret"]);
+
+    const bySecretId = await invoke("gemini:index:getWebhook", { id: secret(id) });
+    for (const field of INFO_FIELDS) if (bySecretId[field] !== null && bySecretId[field] !== undefined) assert.ok(isSecret(bySecretId[field]), `${field} secret when the id was secret`);
+
+    for (const args of [{ uri: secret(uri) }, { name: secret("secret-uri") }]) {
+      const found = await invoke("gemini:index:getWebhooks", args);
+      assert.deepEqual(Object.keys(found), ["webhooks"]);
+      assert.ok(isSecret(found.webhooks), `the list is secret when ${Object.keys(args)[0]} was`);
+      const list = (found.webhooks as { value: Record<string, unknown>[] }).value;
+      assert.equal(list.length, 1);
+      assert.deepEqual(Object.keys(list[0]).sort(), INFO_FIELDS);
+    }
+    const all = await invoke("gemini:index:getWebhooks", {});
+    const mine = (all.webhooks as Record<string, unknown>[]).find((w) => w.id === id)!;
+    assert.ok(isSecret(mine.uri), "listed without a filter: the uri still a secret value");
+    assert.ok(!JSON.stringify(all).replace(JSON.stringify(secret(uri)), "").includes(token), "the token appears only inside the secret value");
+  });
+
+  test("a 64 MiB Check is refused before it is decoded (RESOURCE_EXHAUSTED); the plugin keeps serving within its memory", async () => {
+    const rss = () => Number(/VmRSS:\s+(\d+)/.exec(require("node:fs").readFileSync(`/proc/${plugin.pid}/status`, "utf8"))![1]) * 1024;
+    const before = rss();
+    const huge = checkRequest({ uri: secret("https://x.example/" + "a".repeat(64 * 1024 * 1024)), subscribedEvents: ["batch.succeeded"] });
+    await assert.rejects(call(client.check, huge), (err: grpc.ServiceError) => err.code === grpc.status.RESOURCE_EXHAUSTED);
+    const after = rss();
+    console.log(`plugin RSS around a refused 64 MiB Check: ${Math.round(before / 2 ** 20)} → ${Math.round(after / 2 ** 20)} MiB`);
+    assert.ok(after - before < 32 * 2 ** 20, `${Math.round((after - before) / 2 ** 20)} MiB more`);
+    // A large-but-allowed request with a secret echoed in a failure costs a bounded amount too.
+    const big = checkRequest({ uri: secret("not a url " + "b".repeat(3 * 1024 * 1024)), subscribedEvents: ["batch.succeeded"] });
+    const answered = (await call(client.check, big)) as provproto.CheckResponse;
+    assert.ok(answered.getFailuresList().length > 0);
+    assert.ok(answered.getFailuresList().every((f) => !f.getReason().includes("bbbbbbbb")), "the secret is not repeated");
+    assert.ok(rss() - before < 200 * 2 ** 20, `${Math.round((rss() - before) / 2 ** 20)} MiB more after a 3 MiB Check`);
+    const ok = (await call(client.check, checkRequest({ uri: "https://example.com/hook", subscribedEvents: ["batch.succeeded"] }))) as provproto.CheckResponse;
+    assert.equal(ok.getFailuresList().length, 0);
+  });
+});

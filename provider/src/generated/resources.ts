@@ -14,13 +14,14 @@ export interface SigningSecretInfo {
   expireTime?: string | null;
 }
 /**
- * A webhook as the API reports it, for lookups: every field but a secret (the API never returns
- * one).
+ * A webhook as the API reports it, for lookups: every field but a signing secret (the API never
+ * returns one). Its uri is a secret value: a lookup cannot know whether the webhook's owner marked
+ * it secret (a uri can carry a token).
  */
 export interface WebhookInfo {
   /** The webhook's id. */
   id: string;
-  /** Where deliveries are POSTed. */
+  /** Where deliveries are POSTed (a secret value: it can carry a token). Secret: encrypted in state. */
   uri: string;
   /** The events it receives. */
   subscribedEvents: string[];

@@ -79,7 +79,12 @@ export function secretTexts(props: Props): string[] {
 export function scrub(text: string, secrets: readonly string[]): string {
   let out = text;
   for (const secretText of secrets) {
-    for (const spelling of new Set([secretText, JSON.stringify(secretText).slice(1, -1), encodeURIComponent(secretText)])) out = out.split(spelling).join("[secret]");
+    // A secret longer than the text cannot be in it in any spelling (each is at least as long): no copies made.
+    if (secretText.length > out.length) continue;
+    if (out.includes(secretText)) out = out.split(secretText).join("[secret]");
+    for (const spelling of [JSON.stringify(secretText).slice(1, -1), encodeURIComponent(secretText)]) {
+      if (spelling !== secretText && spelling.length <= out.length && out.includes(spelling)) out = out.split(spelling).join("[secret]");
+    }
   }
   return out;
 }

@@ -214,8 +214,9 @@ export function providerService(version: string, log: EngineLog): grpc.UntypedSe
     ...configHandlers(),
     ...resourceHandlers(),
     invoke: unary(async (req: provproto.InvokeRequest) => {
-      // getCurrentSigningSecrets returns secrets whatever the arguments were (functions.ts); lookups return none.
-      const { outputs, failures } = await invokeFunction(req.getTok(), unwrapProps(toJs(req.getArgs())).plain);
+      // getCurrentSigningSecrets returns secrets whatever the arguments were; lookups keep a secret argument's results secret (functions.ts).
+      const args = unwrapProps(toJs(req.getArgs()));
+      const { outputs, failures } = await invokeFunction(req.getTok(), args.plain, args.secretKeys.size > 0);
       const res = new provproto.InvokeResponse();
       res.setReturn(toStruct(outputs));
       res.setFailuresList(failuresOf(failures));
@@ -231,10 +232,16 @@ export function providerService(version: string, log: EngineLog): grpc.UntypedSe
   };
 }
 
+/** The largest request the plugin reads; larger ones are refused by gRPC (RESOURCE_EXHAUSTED) before they are decoded. */
+export const MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
+
 /** Serves the provider on a loopback port and returns it; the caller prints it for the engine. */
 export async function serve(version: string, engineAddress: string | undefined): Promise<number> {
   const log = new EngineLog(engineAddress);
-  const server = new grpc.Server({ "grpc.max_receive_message_length": 400 * 1024 * 1024 });
+  // A Webhook's or a SecretRotation's properties are a few kilobytes; 4 MiB (gRPC's own default) fits
+  // any real program hundreds of times over and bounds what one request can make the plugin hold
+  // (a 64 MiB Check once took it from 113 MiB to a 1.7 GiB peak under the old 400 MiB limit).
+  const server = new grpc.Server({ "grpc.max_receive_message_length": MAX_MESSAGE_BYTES });
   server.addService(provrpc.ResourceProviderService as unknown as grpc.ServiceDefinition, providerService(version, log));
   return new Promise((resolve, reject) =>
     server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port))),
