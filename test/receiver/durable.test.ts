@@ -121,7 +121,7 @@ test("a handler failing every time moves the event to the dead-letter stream wit
     const metrics = await (await fetch(`http://127.0.0.1:${replica.port}/metrics`)).text();
     assert.match(metrics, /gemini_webhook_processed_total\{outcome="failed"\} 2/);
     assert.match(metrics, /gemini_webhook_processed_total\{outcome="dead_letter"\} 1/);
-    assert.match(metrics, /gemini_webhook_queue_depth 0/);
+    await waitFor("the queue-depth gauge at 0 (it is read at most once a second)", async () => /gemini_webhook_queue_depth 0/.test(await (await fetch(`http://127.0.0.1:${replica.port}/metrics`)).text()), 5_000, 100);
   } finally {
     client.disconnect();
     await replica.kill("SIGTERM");

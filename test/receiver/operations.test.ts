@@ -73,7 +73,7 @@ test("hung handlers time out, are dead-lettered with reason timeout after HANDLE
 
     const timeouts = await Promise.all(replicas.map((r) => metric(`${r.url}/metrics`, "gemini_webhook_handler_timeouts_total")));
     assert.equal(timeouts[0] + timeouts[1], 9, "nine runs stopped at the deadline");
-    assert.equal(await metric(`${replicas[0].url}/metrics`, "gemini_webhook_dead_letters"), 3);
+    await waitFor("the dead-letter gauge at 3 (it is read at most once a second)", async () => (await metric(`${replicas[0].url}/metrics`, "gemini_webhook_dead_letters")) === 3, 5_000, 100);
 
     assert.equal((await deadLetters(env, "drop", listed[0].id)).trim(), `dropped ${listed[0].id}`);
     // Replay while no replica runs, to see what the replay wrote: a new entry (attempts start again), who and when.
@@ -113,7 +113,7 @@ test("a replayed dead letter is handled once its cause is fixed", async () => {
     unlinkSync(`${record}.failing`); // the downstream is back
     assert.match(await deadLetters(env, "replay", letter.id), new RegExp(`replayed ${letter.id} as event \\d+-\\d+`));
     await waitFor("the replayed event handled", () => runs(record).done.get("msg_fail_1") === 1, 30_000);
-    assert.equal(await metric(`${replica.url}/metrics`, "gemini_webhook_dead_letters"), 0);
+    await waitFor("the dead-letter gauge at 0 (it is read at most once a second)", async () => (await metric(`${replica.url}/metrics`, "gemini_webhook_dead_letters")) === 0, 5_000, 100);
   } finally {
     await replica.kill("SIGKILL");
     await redis.kill();
@@ -131,7 +131,7 @@ test("DEAD_LETTER_MAX bounds the dead-letter stream: the oldest are trimmed and 
     const ids = Array.from({ length: 8 }, (_, i) => `msg_fail_${i}`);
     await sendAll([replica.port], ids, 1);
     await waitFor("eight dead-lettered", async () => (await metric(`${replica.url}/metrics`, 'gemini_webhook_processed_total{outcome="dead_letter"}')) === 8, 30_000, 100);
-    assert.equal(await metric(`${replica.url}/metrics`, "gemini_webhook_dead_letters"), 5);
+    await waitFor("the dead-letter gauge at 5 (it is read at most once a second)", async () => (await metric(`${replica.url}/metrics`, "gemini_webhook_dead_letters")) === 5, 5_000, 100);
     assert.equal(await metric(`${replica.url}/metrics`, "gemini_webhook_dead_letters_trimmed_total"), 3);
     assert.match(await deadLetters(env, "list"), /^5 dead letters \(3 older ones trimmed by DEAD_LETTER_MAX\)/);
     const kept = (JSON.parse(await deadLetters(env, "list", "--json")) as { webhookId: string }[]).map((l) => l.webhookId);
