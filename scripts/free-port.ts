@@ -1,4 +1,5 @@
 /** A TCP port free on loopback right now (the OS picks it). */
+import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { createServer } from "node:net";
 
 export async function freePort(): Promise<number> {
@@ -27,4 +28,62 @@ export async function freePortRange(count: number): Promise<number> {
     if (free) return base;
   }
   throw new Error(`no ${count} consecutive free ports found`);
+}
+
+/**
+ * Who listens on `port` (TCP, any address): "pid 123 (node emulator/bin/… serve)", from /proc — or
+ * "an unknown process" (another network namespace, or no permission to look).
+ */
+export function portHolder(port: number): string {
+  const inodes = new Set<string>();
+  for (const table of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+    let text = "";
+    try {
+      text = readFileSync(table, "utf8");
+    } catch {
+      continue;
+    }
+    for (const line of text.split("\n").slice(1)) {
+      const fields = line.trim().split(/\s+/);
+      // local_address is hex ip:port; state 0A is LISTEN; field 9 is the socket's inode
+      if (fields.length > 9 && fields[3] === "0A" && parseInt(fields[1].split(":")[1], 16) === port) inodes.add(fields[9]);
+    }
+  }
+  if (inodes.size === 0) return "an unknown process";
+  for (const pid of readdirSync("/proc").filter((name) => /^\d+$/.test(name))) {
+    let fds: string[] = [];
+    try {
+      fds = readdirSync(`/proc/${pid}/fd`);
+    } catch {
+      continue;
+    }
+    for (const fd of fds) {
+      let link = "";
+      try {
+        link = readlinkSync(`/proc/${pid}/fd/${fd}`);
+      } catch {
+        continue;
+      }
+      const inode = /^socket:\[(\d+)\]$/.exec(link)?.[1];
+      if (inode && inodes.has(inode)) {
+        let command = "";
+        try {
+          command = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter(Boolean).join(" ").slice(0, 200);
+        } catch {
+          // gone meanwhile
+        }
+        return `pid ${pid} (${command || "?"})`;
+      }
+    }
+  }
+  return "an unknown process";
+}
+
+/**
+ * For a server a test starts on a fixed (documented) port: fails at once, naming who holds the port,
+ * rather than waiting for a server that cannot bind — or talking to someone else's.
+ */
+export async function assertPortFree(port: number, what: string): Promise<void> {
+  if (await isFree(port)) return;
+  throw new Error(`${what} needs port ${port}, which ${portHolder(port)} already listens on: stop it, or free the port, and run again`);
 }

@@ -14,6 +14,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { execCommand } from "../../scripts/exec";
 import { pulumiBinDir } from "../../scripts/engine";
+import { assertPortFree } from "../../scripts/free-port";
 import { REPO_ROOT } from "../../scripts/paths";
 import { waitFor } from "../../scripts/wait-for";
 
@@ -87,8 +88,9 @@ test.each(pagesToRun)("the shell blocks of %s run as typed", async (file) => {
       const started = lines.filter((l) => /in another terminal\s*$/.test(l));
       for (const line of started) {
         // The emulator recipe: from the repository root, in the background until this page is done.
-        const child = spawn("bash", ["-c", `exec ${line.replace(/\s+#.*$/, "")}`], { cwd: REPO_ROOT, env, stdio: "ignore" });
         const port = /--port (\d+)/.exec(line)?.[1] ?? "8089";
+        await assertPortFree(Number(port), `${file}:${block.line} (the emulator as the page starts it)`);
+        const child = spawn("bash", ["-c", `exec ${line.replace(/\s+#.*$/, "")}`], { cwd: REPO_ROOT, env, stdio: "ignore" });
         background.push({ child, port });
         await waitFor(`${file}:${block.line}: the emulator on ${port}`, async () => (await fetch(`http://127.0.0.1:${port}/.well-known/jwks.json`).catch(() => undefined))?.status === 200, 30_000, 100);
       }

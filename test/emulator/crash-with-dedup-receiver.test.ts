@@ -28,23 +28,40 @@ test(`SIGKILL mid-delivery of ${EVENTS} events: each processed exactly once by t
   const receiver = buildReceiver(loadConfig({ WEBHOOK_SIGNING_SECRETS: hook.new_signing_secret!, LOG_LEVEL: "silent" }), {
     handler: async (e) => void processed.set(e.webhookId, (processed.get(e.webhookId) ?? 0) + 1),
   });
-  // Answers leave 30 ms after the event was claimed and enqueued: the SIGKILL lands on deliveries the
-  // receiver has taken but the emulator has not recorded, which the restarted emulator sends again.
-  receiver.app.addHook("onSend", async () => new Promise((r) => setTimeout(r, 30)));
+  // When the test closes the gate, answers are held after the event was claimed and enqueued: the
+  // SIGKILL then lands on deliveries the receiver has taken but the emulator has not recorded, which
+  // the restarted emulator sends again — on a loaded machine as on an idle one (a condition, not a delay).
+  let gate: Promise<void> | undefined;
+  let held = 0;
+  receiver.app.addHook("onSend", async () => {
+    if (!gate) return;
+    held++;
+    await gate;
+  });
   await receiver.app.listen({ port, host: "127.0.0.1" });
   try {
     for (let i = 0; i < EVENTS; i++) {
       await admin(emulator, "POST", "/events", { type: "interaction.completed" });
     }
     await waitFor("deliveries under way", () => processed.size >= EVENTS / 4);
+    let open!: () => void;
+    gate = new Promise<void>((resolve) => (open = resolve));
+    await waitFor("a delivery taken by the receiver and not yet answered", () => held > 0);
     await kill(emulator, "SIGKILL");
+    gate = undefined;
+    open();
     const atCrash = processed.size;
     emulator = await spawnEmulator(["--data-dir", dataDir, "--api-key", key]);
+    const duplicatesAnswered = async () => {
+      const metrics = (await inject(receiver.app, { method: "GET", url: "/metrics" })).body;
+      return Number(/gemini_webhook_deliveries_total\{outcome="duplicate",kind="static"\} (\d+)/.exec(metrics)?.[1] ?? 0);
+    };
     await waitFor(`all ${EVENTS} events processed`, () => processed.size === EVENTS, 180_000);
+    // The deliveries held at the kill were handled but never recorded: the restarted emulator sends them again.
+    await waitFor("the held deliveries sent again and answered duplicate", async () => (await duplicatesAnswered()) >= held, 120_000, 100);
     await receiver.idle();
     const twice = [...processed.values()].filter((n) => n !== 1).length;
-    const metrics = await (await inject(receiver.app, { method: "GET", url: "/metrics" })).body;
-    const duplicates = Number(/gemini_webhook_deliveries_total\{outcome="duplicate",kind="static"\} (\d+)/.exec(metrics)?.[1] ?? 0);
+    const duplicates = await duplicatesAnswered();
     console.log(`crash with dedup: ${atCrash} processed at the SIGKILL, ${EVENTS} after restart, ${duplicates} redeliveries answered duplicate, ${twice} processed twice`);
     assert.ok(duplicates > 0, "the crash caused no redelivery: the test did not exercise deduplication");
     assert.equal(twice, 0, "an event was processed more than once");

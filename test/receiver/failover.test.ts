@@ -102,15 +102,20 @@ async function diagnose(run: FailoverRun, lost: string[]): Promise<string> {
   return [`${lost.length} lost; master :${port}`, ...facts, `pending: ${JSON.stringify(pending)}`, ...run.replicas.map((r) => r.log.slice(-1500))].join("\n");
 }
 
-/** Deliveries answered 200 and never handled, once the handlers are quiet. */
+/**
+ * Deliveries answered 200 and never handled, once nothing is left to handle: every id handled, or the
+ * new master's stream empty with nothing pending (a condition read from Redis — a quiet spell of a
+ * loaded machine is not mistaken for the end).
+ */
 async function lostAfterQuiet(run: FailoverRun): Promise<string[]> {
-  let last = -1;
-  await waitFor("the handlers to go quiet", () => {
-    const done = runs(run.record).done.size;
-    const quiet = done === last;
-    last = done;
-    return done === run.ids.length || quiet;
-  }, 60_000, 3_000);
+  await waitFor("every delivery handled, or the stream drained", async () => {
+    if (runs(run.record).done.size === run.ids.length) return true;
+    const port = await run.set.masterPort().catch(() => 0);
+    if (!port) return false;
+    const backlog = await ask<number>(port, "XLEN", "gemini-webhooks:{p0}:events").catch(() => -1);
+    const pending = await ask<[number]>(port, "XPENDING", "gemini-webhooks:{p0}:events", "receivers").catch(() => [-1]);
+    return backlog === 0 && pending[0] === 0;
+  }, 120_000, 200);
   const { done } = runs(run.record);
   return run.ids.filter((id) => !done.has(id));
 }

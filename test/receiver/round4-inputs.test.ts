@@ -13,7 +13,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
 import { buildReceiver, loadConfig } from "gemini-webhooks-receiver";
-import { freePort } from "../../scripts/free-port";
+import { createServer } from "node:net";
+import type { AddressInfo } from "node:net";
+import { assertPortFree, freePort } from "../../scripts/free-port";
 import { RECEIVER_CLI } from "../../scripts/paths";
 import { waitFor } from "../../scripts/wait-for";
 
@@ -229,4 +231,21 @@ describe("refusal logs one source cannot mask", () => {
     const summary = lines.find((l) => l.count === 199 && l.reason === "invalid_signature");
     assert.ok(summary, "at shutdown, the flood's window becomes one line with its count");
   }, 60_000);
+});
+
+test("the suite's own check: a fixed port already held fails at once, naming the process that holds it", async () => {
+  const holder = createServer();
+  await new Promise<void>((resolve) => holder.listen(0, "127.0.0.1", resolve));
+  const port = (holder.address() as AddressInfo).port;
+  try {
+    const started = Date.now();
+    await assert.rejects(assertPortFree(port, "the README's emulator"), (err: Error) => {
+      assert.match(err.message, new RegExp(`the README's emulator needs port ${port}, which pid ${process.pid} \\(.*node.*\\) already listens on`));
+      return true;
+    });
+    assert.ok(Date.now() - started < 2_000);
+  } finally {
+    await new Promise((resolve) => holder.close(resolve));
+  }
+  await assertPortFree(port, "the same, once freed");
 });
