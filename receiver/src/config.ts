@@ -76,7 +76,7 @@ export const VARIABLES: readonly { name: string; fallback: string; doc: string }
   { name: "REDIS_PASSWORD", fallback: "", doc: "the data nodes' password (or in REDIS_URL)" },
   { name: "REDIS_TLS", fallback: "false", doc: "Sentinel and Cluster: TLS to the nodes and the sentinels (REDIS_URL says rediss:)" },
   { name: "REDIS_KEY_PREFIX", fallback: "gemini-webhooks:", doc: "namespace of every Redis key and stream (one per environment)" },
-  { name: "REDIS_STREAM_PARTITIONS", fallback: "1", doc: "streams the events are spread over by webhook id, one hash tag each (a Cluster spreads them over its masters); change it with an empty backlog" },
+  { name: "REDIS_STREAM_PARTITIONS", fallback: "1", doc: "streams the events are spread over, one hash tag each (a Cluster spreads them over its masters); change it with an empty backlog (dedup keys are kept)" },
   { name: "REDIS_WAIT_REPLICAS", fallback: "0", doc: "answer 2xx only once this many replicas hold the event (WAIT), else 503 and the sender retries" },
   { name: "REDIS_WAIT_TIMEOUT_MS", fallback: "1000", doc: "how long an answer waits for REDIS_WAIT_REPLICAS" },
   { name: "REDIS_FAILOVER_WAIT_MS", fallback: "5000", doc: "an accept meeting Redis down (a failover, a blip) waits this long for it before answering 503" },
