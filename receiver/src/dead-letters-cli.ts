@@ -47,6 +47,7 @@ function parse(command: Command, argv: string[]): Args {
  * Characters a terminal acts on rather than prints: C0 and C1 controls (ESC, CSI 0x9b, BEL…), DEL,
  * and the Unicode line separators and bidirectional overrides that reorder what is shown.
  */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const TERMINAL_CONTROLS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
 
 /** Text from a delivery or a handler as the terminal will show it: every control character escaped (`\x1b`, `\u202e`). */

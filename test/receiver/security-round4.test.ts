@@ -210,6 +210,7 @@ describe("one Redis", () => {
       await receiver.shutdown(1_000);
     }
     const cli = (...args: string[]) => spawnSync(process.execPath, [RECEIVER_CLI, "dead-letters", ...args], { env: { PATH: process.env.PATH, ...env }, encoding: "utf8" });
+    // eslint-disable-next-line no-control-regex -- what must never reach the terminal raw
     const raw = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
     const list = cli("list");
     assert.equal(list.status, 0, list.stderr);
