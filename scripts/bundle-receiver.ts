@@ -6,4 +6,4 @@ import { join } from "node:path";
 import { bundleForNode } from "./bundle";
 import { REPO_ROOT } from "./paths";
 
-bundleForNode(join(REPO_ROOT, "receiver", "dist", "cli.js"), join(REPO_ROOT, "receiver", "dist", "image", "receiver.js"));
+bundleForNode(join(REPO_ROOT, "receiver", "dist", "cli.js"), join(REPO_ROOT, "receiver", "dist", "image", "receiver.js"), "gemini-webhooks-receiver");

@@ -1,7 +1,15 @@
-/** One esbuild setting for every shipped bundle: a single CommonJS file that needs only `node` (22+). */
+/** One esbuild setting for every shipped bundle: a single CommonJS file that needs only `node` (22.13+). */
 import { buildSync } from "esbuild";
 
-export function bundleForNode(entry: string, outfile: string): void {
+/** The first statement of a bundle: an older Node gets one line naming what it needs, not a stack trace. */
+function nodeCheck(name: string): string {
+  return [
+    `{ const [major, minor] = process.versions.node.split(".").map(Number);`,
+    `  if (major < 22 || (major === 22 && minor < 13)) { process.stderr.write(${JSON.stringify(name)} + " needs Node.js 22.13 or newer; this is " + process.version + ". Install Node 24 LTS (https://nodejs.org, or \`nvm install 24\`) and run it again.\\n"); process.exit(1); } }`,
+  ].join("\n");
+}
+
+export function bundleForNode(entry: string, outfile: string, name: string): void {
   buildSync({
     entryPoints: [entry],
     outfile,
@@ -12,5 +20,6 @@ export function bundleForNode(entry: string, outfile: string): void {
     minifySyntax: true,
     legalComments: "eof",
     logLevel: "warning",
+    banner: { js: nodeCheck(name) },
   });
 }

@@ -9,7 +9,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pulumiBinDir } from "./engine";
 import { PLUGIN_RELEASE_DIR } from "./bundle-plugin";
@@ -63,6 +63,10 @@ export function generateSdks(outDir = SDKS_DIR): string {
   for (const [build, languages] of Object.entries(BUILDS)) {
     execFileSync(genSdkTool(build as keyof typeof BUILDS), [schemaFile, outDir, ...languages], { stdio: ["ignore", "inherit", "inherit"] });
   }
+  // Pulumi's Python generator writes the README into the package directory while its pyproject.toml
+  // names `README.md` beside itself: without this copy, building or installing from source says the
+  // readme is missing.
+  copyFileSync(join(outDir, "python", "pulumi_gemini", "README.md"), join(outDir, "python", "README.md"));
   return outDir;
 }
 

@@ -7,16 +7,18 @@
  *   python/  the Python SDK as a wheel and an sdist (`python -m build`), the wheel installed into a
  *            fresh virtualenv and imported;
  *   go/      the Go SDK, its module path the one a user `go get`s, `go vet` clean;
- *   the GitHub workflows accepted by actionlint (v1.7.12, built from the Go module proxy, cached).
+ *   the GitHub workflows accepted by actionlint (v1.7.12, built from the Go module proxy, cached);
+ *   reproducible: the plugin tarball, the npm tarballs and the wheel built a second time, sha256 compared.
  * First of all: one version everywhere (the packages, the plugin, the schema, CHANGELOG.md).
  * Prints one line per check; exits non-zero on the first failure.
  */
 import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { GO_MODULE, schemaJson } from "pulumi-gemini-webhooks/plugin/schema";
-import { PLATFORMS, PLUGIN_FILES, PLUGIN_VERSION, pluginTarball } from "./bundle-plugin";
+import { packPlugin, PLATFORMS, PLUGIN_FILES, PLUGIN_VERSION, pluginTarball, sourceDateEpoch } from "./bundle-plugin";
 import { pulumiBinDir } from "./engine";
 import { CACHE_DIR, REPO_ROOT } from "./paths";
 import { PYTHON_PULUMI_VERSION, pythonVenv } from "./python-venv";
@@ -78,6 +80,31 @@ function checkPlugin(version: string): void {
   }
 }
 
+const sha256 = (file: string) => createHash("sha256").update(readFileSync(file)).digest("hex");
+
+/** Two builds of one commit: the same bytes, or the release is not reproducible. */
+function sameBytes(what: string, first: string, second: string): void {
+  const [a, b] = [sha256(first), sha256(second)];
+  if (a !== b) throw new Error(`${what} is not reproducible: two builds give sha256 ${a} and ${b}`);
+  ok(`reproducible: ${what} built twice, sha256 ${a.slice(0, 16)}… both times`);
+}
+
+/** The plugin tarballs and the npm tarballs, built a second time into a scratch directory and compared. */
+function checkReproducible(): void {
+  const again = mkdtempSync(join(tmpdir(), "gemini-release-again-"));
+  try {
+    const [tarball] = packPlugin(join(again, "plugin"));
+    sameBytes(`plugin: ${tarball.split("/").pop()}`, join(RELEASE_DIR, "plugin", tarball.split("/").pop()!), tarball);
+    mkdirSync(join(again, "npm"));
+    for (const ws of WORKSPACES) {
+      const file = run("npm", ["pack", "--workspace", ws, "--pack-destination", join(again, "npm"), "--silent"]).trim().split("\n").pop()!;
+      sameBytes(`npm: ${file}`, join(RELEASE_DIR, "npm", file), join(again, "npm", file));
+    }
+  } finally {
+    rmSync(again, { recursive: true, force: true });
+  }
+}
+
 function checkNpm(version: string): void {
   const dir = join(RELEASE_DIR, "npm");
   mkdirSync(dir, { recursive: true });
@@ -103,11 +130,16 @@ async function checkPython(version: string): Promise<void> {
     // Built from a copy: a build leaves build/ and *.egg-info beside the sources.
     cpSync(join(SDKS_DIR, "python"), source, { recursive: true, filter: (f) => !/\/(build|dist|[^/]*\.egg-info)$/.test(f) });
     const builder = await pythonVenv(["build==1.3.0"]);
-    run(builder, ["-m", "build", "--sdist", "--wheel", "--outdir", dir, source]);
+    // SOURCE_DATE_EPOCH: the wheel's entries carry the commit's time, not the copy's, so two builds agree.
+    const buildEnv = { ...process.env, SOURCE_DATE_EPOCH: String(sourceDateEpoch()) };
+    const build = (outdir: string) => run(builder, ["-m", "build", "--sdist", "--wheel", "--outdir", outdir, source], { env: buildEnv });
+    build(dir);
     const built = readdirSync(dir);
     const wheel = built.find((f) => f.endsWith(".whl"));
     const sdist = built.find((f) => f.endsWith(".tar.gz"));
     if (!wheel || !sdist || !wheel.includes(version) || !sdist.includes(version)) throw new Error(`python -m build wrote ${built.join(", ")}`);
+    const inSdist = run("tar", ["-tzf", join(dir, sdist)]).split("\n");
+    if (!inSdist.some((f) => f.endsWith(`-${version}/README.md`))) throw new Error(`${sdist} has no README.md, which its pyproject.toml names`);
     // A fresh virtualenv: the wheel alone, with Pulumi's SDK seen through a .pth (installed once, cached).
     const pulumiPython = await pythonVenv([`pulumi==${PYTHON_PULUMI_VERSION}`]);
     const sitePackages = run(pulumiPython, ["-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"]).trim();
@@ -121,6 +153,13 @@ async function checkPython(version: string): Promise<void> {
     rmSync(fresh, { recursive: true, force: true });
     if (!imported.startsWith(version)) throw new Error(`the installed wheel says ${imported}`);
     ok(`python: ${wheel} and ${sdist} (python -m build); installed in a fresh virtualenv: ${imported}`);
+    const again = mkdtempSync(join(tmpdir(), "gemini-release-wheel-"));
+    try {
+      build(again);
+      sameBytes(`python: ${wheel}`, join(dir, wheel), join(again, wheel));
+    } finally {
+      rmSync(again, { recursive: true, force: true });
+    }
   } finally {
     rmSync(source, { recursive: true, force: true });
   }
@@ -155,6 +194,7 @@ async function main(): Promise<void> {
   mkdirSync(RELEASE_DIR, { recursive: true });
   checkPlugin(version);
   checkNpm(version);
+  checkReproducible();
   run("npm", ["run", "--silent", "sdks"]);
   await checkPython(version);
   checkGo();

@@ -3,7 +3,7 @@ module gemini-webhooks/examples/go-webhooks
 go 1.26.6
 
 require (
-	github.com/gemini-webhooks/pulumi-gemini-webhooks/sdk/go v0.3.0
+	github.com/gemini-webhooks/pulumi-gemini-webhooks/sdk/go v0.4.0
 	github.com/pulumi/pulumi/sdk/v3 v3.274.1
 )
 

@@ -3,7 +3,8 @@
  * The doors a newcomer and a release use, as typed: a fresh clone's `npm ci && npm run build` then
  * the workspace commands and `npm run lint`; `npm run release:check` building and validating every
  * artifact a release publishes (one version; plugin tarballs through `pulumi plugin install --file`;
- * `npm publish --dry-run`; the Python wheel in a fresh virtualenv; the Go module; actionlint).
+ * `npm publish --dry-run`; the Python wheel in a fresh virtualenv; the Go module; actionlint; the
+ * plugin tarball, the npm tarballs and the wheel built twice with the same sha256).
  */
 import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
@@ -34,7 +35,7 @@ test("a fresh clone: npm ci && npm run build, then every workspace command answe
 
 test("npm run release:check builds every artifact into dist/release/ and validates each", async () => {
   const out = await typed("npm run release:check", REPO_ROOT);
-  for (const check of [/ok {2}version \d+\.\d+\.\d+/, /ok {2}plugin: 6 tarballs/, /ok {2}npm: pulumi-gemini-webhooks@/, /ok {2}npm: gemini-webhooks-receiver@/, /ok {2}python: pulumi_gemini-\S+\.whl/, /ok {2}go: module github\.com\//, /ok {2}workflows: actionlint/]) {
+  for (const check of [/ok {2}version \d+\.\d+\.\d+/, /ok {2}plugin: 6 tarballs/, /ok {2}npm: pulumi-gemini-webhooks@/, /ok {2}npm: gemini-webhooks-receiver@/, /ok {2}python: pulumi_gemini-\S+\.whl/, /ok {2}go: module github\.com\//, /ok {2}workflows: actionlint/, /ok {2}reproducible: plugin: pulumi-resource-gemini-v\S+ built twice/, /ok {2}reproducible: npm: gemini-webhooks-receiver-\S+ built twice/, /ok {2}reproducible: python: pulumi_gemini-\S+\.whl built twice/]) {
     assert.match(out, check);
   }
   const release = join(REPO_ROOT, "dist", "release");

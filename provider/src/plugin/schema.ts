@@ -51,10 +51,21 @@ function fn(decl: FunctionDeclaration) {
 
 const config = properties(CONFIG);
 
+const DESCRIPTION = "Gemini API webhooks and their signing secrets: encrypted secrets, rotation with a 24 h grace window, drift detection, import.";
+
+const PYTHON_README = `# pulumi_gemini
+
+${DESCRIPTION}
+
+The Python SDK of the \`gemini\` Pulumi package: \`gemini.Webhook\`, \`gemini.SecretRotation\`, the lookups
+\`get_webhook\` / \`get_webhooks\` and \`get_current_signing_secrets\`. The engine runs the \`gemini\` resource
+plugin, downloaded from the package's release on first use. Docs: ${REPOSITORY}
+`;
+
 export const schema = {
   name: PACKAGE,
   displayName: "Gemini API webhooks",
-  description: "Gemini API webhooks and their signing secrets: encrypted secrets, rotation with a 24 h grace window, drift detection, import.",
+  description: DESCRIPTION,
   keywords: ["pulumi", "gemini", "webhooks", "standard-webhooks", "category/utility"],
   license: "Apache-2.0",
   publisher: "gemini-webhooks",
@@ -76,7 +87,8 @@ export const schema = {
   functions: Object.fromEntries(FUNCTIONS.map((decl) => [decl.token, fn(decl)])),
   language: {
     nodejs: { packageName: "@gemini-webhooks/pulumi-gemini", packageDescription: "Gemini API webhooks as code (the gemini plugin's SDK)." },
-    python: { packageName: "pulumi_gemini", pyproject: { enabled: true } },
+    // The README pyproject.toml names (without it, installing the SDK from source printed pip errors).
+    python: { packageName: "pulumi_gemini", pyproject: { enabled: true }, readme: PYTHON_README },
     go: { importBasePath: `${GO_MODULE}/gemini`, generateResourceContainerTypes: true },
     csharp: { rootNamespace: "GeminiWebhooks", packageReferences: { Pulumi: "3.*" } },
   },
