@@ -1,7 +1,8 @@
 /**
  * lane: full (the Pulumi engine)
  * examples/yaml-webhooks through the real `pulumi` CLI and the gemini plugin installed from its
- * release tarball, against the emulator: preview, up, a no-op up, an update in place, a rotation
+ * release tarball, against the emulator (the example refreshes on every up: reads are counted apart
+ * from writes): preview, up, a no-op up, an update in place, a rotation
  * by config, refresh after an out-of-band delete, `pulumi import` of a webhook made outside Pulumi,
  * destroy — API calls counted at each step, every backend file and every printed line scanned.
  */
@@ -35,13 +36,24 @@ afterAll(async () => {
   project?.remove();
 });
 
-/** API calls made by `step`, by method (zero counts left out). */
+/** Reads made by the last `callsDuring` step: the example refreshes on every preview and up (`options: refresh: always`). */
+let lastReads = 0;
+
+/**
+ * API writes made by `step`, by method (zero counts left out). Its reads (`get`: the refresh the
+ * example's Pulumi.yaml asks for, one per resource in state for the preview and again for the
+ * update) are kept in `lastReads`; test/plugin/yaml-drift.test.ts pins their count.
+ */
 async function callsDuring(step: () => Promise<unknown>): Promise<Record<string, number>> {
   const before = { ...emulator.ctx.metrics.calls };
   await step();
   const delta: Record<string, number> = {};
+  lastReads = 0;
   for (const [method, n] of Object.entries(emulator.ctx.metrics.calls)) {
-    if (n !== before[method as keyof typeof before]) delta[method] = n - before[method as keyof typeof before];
+    const made = n - before[method as keyof typeof before];
+    if (made === 0) continue;
+    if (method === "get") lastReads = made;
+    else delta[method] = made;
   }
   return delta;
 }
@@ -59,6 +71,7 @@ test("preview makes no API call; up makes one per resource and the receiver's se
     assert.match(res.stdout, /\+ 3 to create/);
   });
   assert.deepEqual(preview, {});
+  assert.equal(lastReads, 0, "nothing in state yet: nothing to refresh");
 
   const up = await callsDuring(() => project.ok(["up", "--yes"]));
   assert.deepEqual(up, { create: 1, rotateSigningSecret: 1 });
@@ -73,12 +86,13 @@ test("preview makes no API call; up makes one per resource and the receiver's se
   assert.equal(JSON.parse(plain.stdout).signingSecrets, "[secret]");
 });
 
-test("a second up with nothing changed makes no API call", async () => {
+test("a second up with nothing changed writes nothing; its refresh reads each webhook (2 resources × preview and update)", async () => {
   const calls = await callsDuring(async () => {
     const res = await project.ok(["up", "--yes"]);
     assert.match(res.stdout, /3 unchanged/);
   });
   assert.deepEqual(calls, {});
+  assert.equal(lastReads, 4);
 });
 
 test("an edited property updates in place with one call, keeping the id and the secret", async () => {

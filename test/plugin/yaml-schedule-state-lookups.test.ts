@@ -100,6 +100,9 @@ test("YAML: lookups by id and name; rotateAfter without churn, then exactly one 
   assert.doesNotMatch(preview.stdout, /to replace|to update/);
   assert.match(preview.stdout + preview.stderr, /next rotation due at|rotation-due/);
   const noop = await callsDuring(() => project.ok(["up", "--yes"]));
+  // docs/reference.md: a lookup is one call each time the program runs — twice in an `up` (its preview, then its update).
+  assert.equal(noop.get, 2, `getWebhook: ${JSON.stringify(noop)}`);
+  assert.equal(noop.list, 2, `getWebhooks: ${JSON.stringify(noop)}`);
   assert.equal(noop.rotateSigningSecret, undefined);
   assert.equal(noop.create, undefined);
   assert.equal(noop.update, undefined);
