@@ -13,6 +13,8 @@ import { within } from "./wait";
 import { AcceptResult, NotReplicatedError, ProcessOutcome, StreamQueue, StreamQueueOptions } from "./stream-queue";
 import { WorkQueue } from "./work-queue";
 
+export type Readiness = "ok" | "unavailable" | "not_replicated";
+
 export interface Handoff {
   readonly kind: "durable" | "memory";
   /**
@@ -22,6 +24,12 @@ export interface Handoff {
   accept(dedupKeys: string[], event: ReceivedEvent, traceparent?: string, body?: string): Promise<AcceptResult>;
   /** False while the store cannot answer. */
   ready(): boolean;
+  /**
+   * Why it is or is not ready: `ok`; `unavailable` (the store does not answer: down, unreachable, or
+   * not answering a PING within a second — a paused Redis); `not_replicated` (durable mode with
+   * REDIS_WAIT_REPLICAS: fewer replicas connected than it asks for, so no accept can be confirmed).
+   */
+  readiness(): Readiness;
   /** Events accepted and not yet handled. */
   depth(): Promise<number>;
   /** Events given up on and kept for an operator (durable mode; 0 in memory). */
@@ -82,6 +90,10 @@ export class MemoryHandoff implements Handoff {
     return this.dedup.ready();
   }
 
+  readiness(): Readiness {
+    return this.ready() ? "ok" : "unavailable";
+  }
+
   async depth(): Promise<number> {
     return this.#queue.size;
   }
@@ -112,7 +124,23 @@ export interface DurableOptions extends StreamQueueOptions {
    * finishes them (0.3's layout under this prefix), else not (0.2's default prefix).
    */
   onLegacyBacklog?: (stream: string, events: number, finishing: boolean) => void;
+  /** Told each time the probe's verdict changes (the `gemini_webhook_redis_up` gauge, a log line). */
+  onHealth?: (health: RedisHealth) => void;
 }
+
+/** What the last probe saw: does Redis answer, and (with REDIS_WAIT_REPLICAS) how many replicas each master has online. */
+export interface RedisHealth {
+  answering: boolean;
+  /** The fewest replicas online on any master; undefined when not asked (no REDIS_WAIT_REPLICAS) or not known. */
+  replicas?: number;
+}
+
+/**
+ * How often the probe asks, and how long a PING may take before Redis counts as not answering: an
+ * outage is seen within PROBE_INTERVAL_MS + PROBE_TIMEOUT_MS (1.5 s), a recovery within 0.5 s.
+ */
+const PROBE_INTERVAL_MS = 500;
+const PROBE_TIMEOUT_MS = 1_000;
 
 export class DurableHandoff implements Handoff {
   readonly kind = "durable";
@@ -138,8 +166,17 @@ export class DurableHandoff implements Handoff {
     );
   }
 
+  #health: RedisHealth = { answering: true };
+  /** Whether the first verdict was told (the gauge exists from the first probe on). */
+  #reported = false;
+  #probeSince = 0;
+  #probeTimer?: NodeJS.Timeout;
+
   async start(): Promise<void> {
     await this.queue.start();
+    this.#probeTimer = setInterval(() => this.#probe(), PROBE_INTERVAL_MS);
+    this.#probeTimer.unref();
+    this.#probe();
     // Releases up to 0.3 kept one stream, `<prefix>events` (0.2's default prefix: `gemini-webhook:`).
     if (!this.options.onLegacyBacklog || this.redis.status !== "ready") return;
     const streams = new Map<string, boolean>([["gemini-webhook:events", false]]);
@@ -160,7 +197,13 @@ export class DurableHandoff implements Handoff {
     const deadline = Date.now() + this.#failoverWaitMs;
     for (;;) {
       try {
-        if (!this.ready()) throw new Error("redis not ready");
+        const readiness = this.readiness();
+        // Fewer replicas online than asked for: no accept can be confirmed; said at once, not after a WAIT times out.
+        if (readiness === "not_replicated") {
+          const [online, wanted] = [this.#health.replicas ?? 0, this.options.waitReplicas ?? 0];
+          throw new NotReplicatedError(online, wanted, `${online} of ${wanted} replicas online (REDIS_WAIT_REPLICAS): refused without waiting`);
+        }
+        if (readiness !== "ok") throw new Error("redis not ready");
         return await this.queue.accept(dedupKeys[0] ?? event.webhookId, dedupKeys, payload, traceparent);
       } catch (err) {
         if (err instanceof NotReplicatedError || REFUSED.test((err as Error).message) || Date.now() >= deadline) throw err;
@@ -178,7 +221,59 @@ export class DurableHandoff implements Handoff {
   }
 
   ready(): boolean {
-    return this.redis.status === "ready";
+    return this.readiness() === "ok";
+  }
+
+  readiness(): Readiness {
+    if (this.redis.status !== "ready" || !this.#health.answering) return "unavailable";
+    const wanted = this.options.waitReplicas ?? 0;
+    if (wanted > 0 && this.#health.replicas !== undefined && this.#health.replicas < wanted) return "not_replicated";
+    return "ok";
+  }
+
+  /**
+   * Asks every master for a PING (and, with REDIS_WAIT_REPLICAS, `INFO replication`) twice a second.
+   * A PING unanswered for a second — a paused or overloaded Redis, a network that drops packets —
+   * makes the replica not ready while the connection still looks up; fewer replicas online than
+   * REDIS_WAIT_REPLICAS makes it not ready as `not_replicated`, and deliveries are refused as such
+   * at once instead of after REDIS_WAIT_TIMEOUT_MS. One probe at a time: a PING still out after the
+   * timeout is not sent again, and its answer, when it comes, brings readiness back.
+   */
+  #probe(): void {
+    if (this.#probeSince > 0) return; // the one still out says "not answering" when its timer fires
+    this.#probeSince = Date.now();
+    const late = setTimeout(() => this.#setHealth({ answering: false }), PROBE_TIMEOUT_MS);
+    late.unref();
+    const wanted = this.options.waitReplicas ?? 0;
+    const cluster = (this.redis as { isCluster?: boolean }).isCluster === true;
+    const masters = cluster ? (this.redis as unknown as { nodes(role: string): RedisClient[] }).nodes("master") : [this.redis];
+    const check = async (): Promise<RedisHealth> => {
+      if (this.redis.status !== "ready" || masters.length === 0) return { answering: false };
+      const answers = await Promise.all(
+        masters.map(async (node) => {
+          if ((await node.ping()) !== "PONG") return undefined;
+          if (wanted === 0) return Infinity;
+          const info = await node.info("replication");
+          return [...info.matchAll(/^slave\d+:.*\bstate=online\b/gm)].length;
+        }),
+      );
+      if (answers.some((n) => n === undefined)) return { answering: false };
+      return wanted === 0 ? { answering: true } : { answering: true, replicas: Math.min(...(answers as number[])) };
+    };
+    check()
+      .catch((): RedisHealth => ({ answering: false }))
+      .then((health) => {
+        clearTimeout(late);
+        this.#probeSince = 0;
+        this.#setHealth(health);
+      });
+  }
+
+  #setHealth(health: RedisHealth): void {
+    const changed = !this.#reported || health.answering !== this.#health.answering || health.replicas !== this.#health.replicas;
+    this.#reported = true;
+    this.#health = health;
+    if (changed) this.options.onHealth?.(health);
   }
 
   depth(): Promise<number> {
@@ -190,10 +285,13 @@ export class DurableHandoff implements Handoff {
   }
 
   counts(): Promise<{ depth: number; deadLetters: number }> {
+    // Known not to answer: no figure, at once (the gauges read NaN), rather than a read that waits for the command timeout.
+    if (this.readiness() === "unavailable") return Promise.reject(new Error("redis does not answer"));
     return this.queue.counts();
   }
 
   async close(timeoutMs = Infinity): Promise<number> {
+    clearInterval(this.#probeTimer);
     const unfinished = await this.queue.close(timeoutMs);
     // QUIT lets the last acknowledgements land; a Redis that is down (a Cluster still retrying its
     // slots) may never answer it, so it gets a second, then the connection is dropped.

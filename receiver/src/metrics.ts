@@ -68,6 +68,27 @@ export class ReceiverMetrics {
     registers: [this.registry],
   });
 
+  /** Durable mode only (absent in memory, where there is no Redis): 1 while Redis answers the probe, else 0. */
+  #redisUp?: Gauge;
+  #redisReplicas?: Gauge;
+
+  /** The probe's verdict (durable mode): `gemini_webhook_redis_up` and, with REDIS_WAIT_REPLICAS, the replicas online. */
+  redisHealth(answering: boolean, replicas?: number): void {
+    this.#redisUp ??= new Gauge({
+      name: "gemini_webhook_redis_up",
+      help: "1 while Redis answers this replica's probe (a PING to every master within 1 s, every second), 0 while it does not (down, unreachable, paused). Durable mode only.",
+      registers: [this.registry],
+    });
+    this.#redisUp.set(answering ? 1 : 0);
+    if (replicas === undefined) return;
+    this.#redisReplicas ??= new Gauge({
+      name: "gemini_webhook_redis_replicas_online",
+      help: "The fewest replicas online on any master, as INFO replication reports them (REDIS_WAIT_REPLICAS set): below REDIS_WAIT_REPLICAS, deliveries are refused as not_replicated.",
+      registers: [this.registry],
+    });
+    this.#redisReplicas.set(replicas);
+  }
+
   /** Label-bound children, so the hot path does no label hashing or string building. */
   readonly #children = { static: {} as Record<Outcome, ReturnType<Counter["labels"]>>, dynamic: {} as Record<Outcome, ReturnType<Counter["labels"]>> };
 

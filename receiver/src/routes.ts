@@ -66,13 +66,14 @@ export function registerWebhookRoutes(app: FastifyInstance, deps: RouteDeps): vo
 /**
  * Liveness (`/livez`): the process answers, so its event loop turns — for the image's HEALTHCHECK
  * and Kubernetes' liveness probe; never fails for a dependency. Readiness (`/readyz`, alias
- * `/healthz`): the hand-off's store answers, secrets are loaded and the process is not draining —
+ * `/healthz`): the hand-off's store answers (a PING within a second; with REDIS_WAIT_REPLICAS, enough
+ * replicas online: else `handoff` says `unavailable` or `not_replicated`), secrets are loaded and the process is not draining —
  * for load balancers and Kubernetes' readiness probe.
  */
 export function registerProbes(app: FastifyInstance, deps: Pick<RouteDeps, "handoff" | "keys" | "config" | "draining">): void {
   const readiness = async (_request: FastifyRequest, reply: FastifyReply) => {
     const checks = {
-      handoff: deps.handoff.ready() ? "ok" : "unavailable",
+      handoff: deps.handoff.readiness(),
       secrets: deps.keys.current.length > 0 || deps.config.jwt ? "ok" : "missing",
       draining: deps.draining(),
     };

@@ -15,7 +15,7 @@ import { DedupStore, MemoryDedup } from "./dedup";
 import type { EventHandler } from "./event";
 import { DurableHandoff, Handoff, MemoryHandoff, OutcomeSink, Process } from "./handoff";
 import { ReceiverMetrics } from "./metrics";
-import { connectRedis } from "./redis";
+import { connectRedis, describeTopology } from "./redis";
 import { RefusalLog } from "./refusal-log";
 import { registerProbes, registerWebhookRoutes } from "./routes";
 import { SigningKeys } from "./signing-keys";
@@ -122,7 +122,7 @@ function outcomeLogger(app: FastifyInstance, metrics: ReceiverMetrics): OutcomeS
   };
 }
 
-function createHandoff(config: ReceiverConfig, options: ReceiverOptions, app: FastifyInstance, process: Process, onOutcome: OutcomeSink): Handoff {
+function createHandoff(config: ReceiverConfig, options: ReceiverOptions, app: FastifyInstance, metrics: ReceiverMetrics, process: Process, onOutcome: OutcomeSink): Handoff {
   const concurrency = options.concurrency ?? config.handlerConcurrency;
   if (!config.redis) {
     return new MemoryHandoff(options.dedup ?? new MemoryDedup(), process, onOutcome, concurrency, options.queueCapacity ?? config.queueMaxLength);
@@ -139,6 +139,13 @@ function createHandoff(config: ReceiverConfig, options: ReceiverOptions, app: Fa
     visibilityTimeoutMs: config.visibilityTimeoutMs,
     maxAttempts: config.maxAttempts,
     deadLetterMax: config.deadLetterMax,
+    onHealth: ({ answering, replicas }) => {
+      metrics.redisHealth(answering, replicas);
+      const fields = { redis: describeTopology(redis.topology), ...(replicas !== undefined ? { replicas_online: replicas, wait_replicas: redis.waitReplicas } : {}) };
+      if (!answering) app.log.error(fields, "redis does not answer a PING within 1 s: not ready, deliveries are answered 503 (unavailable)");
+      else if (replicas !== undefined && replicas < redis.waitReplicas) app.log.error(fields, "fewer replicas online than REDIS_WAIT_REPLICAS: not ready, deliveries are answered 503 (not_replicated)");
+      else app.log.info(fields, "redis answers the probe: ready");
+    },
     onLegacyBacklog: (stream, events, finishing) =>
       finishing
         ? app.log.info({ events, stream }, "finishing the events an earlier release (up to 0.3) left in its stream; its dead letters move to this release's")
@@ -182,7 +189,7 @@ export function buildReceiver(config: ReceiverConfig, options: ReceiverOptions =
     (async (event) => {
       app.log.info({ webhook_id: event.webhookId, type: event.type, data_id: event.data.id ?? null, kind: event.kind }, "gemini webhook processed");
     });
-  const handoff = createHandoff(config, options, app, handlerRunner(handler, metrics, deadlines), outcomeLogger(app, metrics));
+  const handoff = createHandoff(config, options, app, metrics, handlerRunner(handler, metrics, deadlines), outcomeLogger(app, metrics));
   metrics.track(() => handoff.counts());
 
   let draining = false;

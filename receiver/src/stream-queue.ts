@@ -82,8 +82,8 @@ export type ProcessOutcome = "ok" | "failed" | "dead_letter" | "dropped";
 
 /** Fewer replicas than REDIS_WAIT_REPLICAS confirmed an accept in time: the delivery gets 503. */
 export class NotReplicatedError extends Error {
-  constructor(readonly confirmed: number, readonly wanted: number) {
-    super(`${confirmed} of ${wanted} replicas confirmed the accept in time`);
+  constructor(readonly confirmed: number, readonly wanted: number, message = `${confirmed} of ${wanted} replicas confirmed the accept in time`) {
+    super(message);
     this.name = "NotReplicatedError";
   }
 }

@@ -103,7 +103,9 @@ test("dead letters on a Cluster with partitions: listed over every partition, sh
   try {
     const ids = Array.from({ length: 12 }, (_, i) => `msg_dl${i}`);
     await sendAll([replica.port], ids, 4);
-    await waitFor("twelve dead letters", async () => (JSON.parse(await cli("list", "--json")) as unknown[]).length === 12, 30_000, 200);
+    await waitFor("twelve dead letters", async () => (JSON.parse(await cli("list", "--json")) as unknown[]).length === 12, 60_000, 200).catch(async (err: Error) => {
+      throw new Error(`${err.message}; the CLI lists:\n${await cli("list").catch((e: Error) => e.message)}\nthe replica's log:\n${replica.log.slice(-3000)}`);
+    });
     const listed = JSON.parse(await cli("list", "--json")) as { id: string; webhookId: string }[];
     const partitions = new Set(listed.map((l) => /^p(\d)\//.exec(l.id)?.[1]));
     assert.equal(partitions.size, 3, `dead letters in every partition: ${listed.map((l) => l.id).join(" ")}`);
