@@ -1,5 +1,6 @@
 /**
- * What the full test run needs besides Node: `redis-server` (the Redis suites start their own), a
+ * What the full test run needs besides Node: `redis-server` (the Redis suites start their own),
+ * `promtool` (Debian's `prometheus` package: the alert rules' checks and unit tests), a
  * running Docker engine (the container suites) and `go` on PATH (the Pulumi CLI build, the SDK
  * suites). Where this runs as root with `apt-get`, a missing piece is installed or started, with one
  * line saying so; elsewhere the run stops before any test, printing the exact command to type.
@@ -21,7 +22,7 @@ function aptInstall(pkg: string, why: string): void {
   say(`installing ${pkg} with apt-get (${why})`);
   const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
   execFileSync("apt-get", ["update", "-qq"], { stdio: "ignore", env });
-  execFileSync("apt-get", ["install", "-y", "-qq", pkg], { stdio: "ignore", env });
+  execFileSync("apt-get", ["install", "-y", "-qq", "--no-install-recommends", pkg], { stdio: "ignore", env });
 }
 
 /** Returns the problems that stop the run (each with its command); fixes what it can. */
@@ -31,6 +32,10 @@ export function ensureServices(): string[] {
   if (!has("redis-server")) {
     if (canApt()) aptInstall("redis-server", "the Redis suites start their own redis-server");
     else problems.push("redis-server is not installed: `sudo apt-get install redis-server` (Debian/Ubuntu) or `brew install redis` (macOS)");
+  }
+  if (!has("promtool")) {
+    if (canApt()) aptInstall("prometheus", "promtool checks and unit-tests the receiver's alert rules");
+    else problems.push("promtool is not installed: `sudo apt-get install prometheus` (Debian/Ubuntu) or a Prometheus release's promtool on PATH");
   }
   if (spawnSync("docker", ["info"], { stdio: "ignore" }).status !== 0) {
     if (isRoot() && (has("dockerd") || has("apt-get"))) {
