@@ -7,6 +7,7 @@
  *   runs past its deadline) is not run again: the event is dropped, and the log says so.
  */
 import type { DedupStore } from "./dedup";
+import type { StreamCounts } from "./metrics";
 import { decodeEvent, encodeEvent, HandlerMeta, ReceivedEvent } from "./event";
 import type { RedisClient } from "./redis";
 import { within } from "./wait";
@@ -34,8 +35,8 @@ export interface Handoff {
   depth(): Promise<number>;
   /** Events given up on and kept for an operator (durable mode; 0 in memory). */
   deadLetters(): Promise<number>;
-  /** Both of the above in one read of the store (rejects while it cannot answer). */
-  counts(): Promise<{ depth: number; deadLetters: number }>;
+  /** Both of the above in one read of the store, with (durable) pending entries and the oldest's time; rejects while it cannot answer. */
+  counts(): Promise<StreamCounts>;
   /** Starts the workers (durable mode). */
   start(): Promise<void>;
   /**
@@ -45,13 +46,13 @@ export interface Handoff {
   close(timeoutMs?: number): Promise<number>;
 }
 
-/** Runs the user's handler for one event (with its deadline and span). */
-export type Process = (event: ReceivedEvent, meta: Omit<HandlerMeta, "signal">, traceparent?: string) => Promise<void>;
+/** Runs the user's handler for one event (with its deadline and span); `acceptedAt`: when its delivery was answered 200 (ms). */
+export type Process = (event: ReceivedEvent, meta: Omit<HandlerMeta, "signal">, traceparent?: string, acceptedAt?: number) => Promise<void>;
 export type OutcomeSink = (outcome: ProcessOutcome, event: ReceivedEvent | undefined, error?: unknown, trimmed?: number) => void;
 
 export class MemoryHandoff implements Handoff {
   readonly kind = "memory";
-  readonly #queue: WorkQueue<{ event: ReceivedEvent; traceparent?: string }>;
+  readonly #queue: WorkQueue<{ event: ReceivedEvent; traceparent?: string; acceptedAt: number }>;
 
   constructor(
     private readonly dedup: DedupStore,
@@ -61,8 +62,8 @@ export class MemoryHandoff implements Handoff {
     capacity: number,
   ) {
     this.#queue = new WorkQueue(
-      async ({ event, traceparent }) => {
-        await process(event, { webhookId: event.webhookId, type: event.type, kind: event.kind, attempt: 1 }, traceparent);
+      async ({ event, traceparent, acceptedAt }) => {
+        await process(event, { webhookId: event.webhookId, type: event.type, kind: event.kind, attempt: 1 }, traceparent, acceptedAt);
         onOutcome("ok", event);
       },
       concurrency,
@@ -81,7 +82,7 @@ export class MemoryHandoff implements Handoff {
       claimed.push(key);
     }
     if (claimed.length < dedupKeys.length) return "duplicate";
-    if (this.#queue.push({ event, traceparent })) return "accepted";
+    if (this.#queue.push({ event, traceparent, acceptedAt: Date.now() })) return "accepted";
     await Promise.all(claimed.map((k) => this.dedup.release(k))).catch(() => undefined); // the sender's retry must be processed
     return "full";
   }
@@ -102,7 +103,7 @@ export class MemoryHandoff implements Handoff {
     return 0;
   }
 
-  async counts(): Promise<{ depth: number; deadLetters: number }> {
+  async counts(): Promise<StreamCounts> {
     return { depth: this.#queue.size, deadLetters: 0 };
   }
 
@@ -159,7 +160,8 @@ export class DurableHandoff implements Handoff {
       redis,
       (payload, meta) => {
         const event = parse(payload);
-        return process(event, { webhookId: event.webhookId, type: event.type, kind: event.kind, attempt: meta.attempt }, meta.traceparent);
+        // The entry id's first part is the time Redis appended it: when the delivery was accepted (or replayed).
+        return process(event, { webhookId: event.webhookId, type: event.type, kind: event.kind, attempt: meta.attempt }, meta.traceparent, Number(meta.entryId.split("-")[0]));
       },
       (outcome, payload, error, trimmed) => onOutcome(outcome, safeParse(parse, payload), error, trimmed),
       options,
@@ -284,7 +286,7 @@ export class DurableHandoff implements Handoff {
     return this.queue.deadLetters();
   }
 
-  counts(): Promise<{ depth: number; deadLetters: number }> {
+  counts(): Promise<StreamCounts> {
     // Known not to answer: no figure, at once (the gauges read NaN), rather than a read that waits for the command timeout.
     if (this.readiness() === "unavailable") return Promise.reject(new Error("redis does not answer"));
     return this.queue.counts();

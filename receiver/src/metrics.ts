@@ -20,6 +20,18 @@ export const OUTCOMES = [
 ] as const;
 export type Outcome = (typeof OUTCOMES)[number];
 
+/** What a read of the hand-off's store says (durable mode adds pending and the oldest entry's time). */
+export interface StreamCounts {
+  depth: number;
+  deadLetters: number;
+  pending?: number;
+  /** When the oldest event still waiting was accepted (ms since the epoch). */
+  oldestAcceptedAt?: number;
+}
+
+/** The receiver's version, from its package.json (inlined by the image's bundle). */
+const VERSION: string = (require("../package.json") as { version: string }).version;
+
 export class ReceiverMetrics {
   readonly registry = new Registry();
   readonly deliveries = new Counter({
@@ -62,9 +74,26 @@ export class ReceiverMetrics {
   });
   readonly processing = new Histogram({
     name: "gemini_webhook_processing_seconds",
-    help: "Time from acceptance to the end of the handler.",
+    help: "One handler run, from its start to its end (the handler's own time; from acceptance: gemini_webhook_event_latency_seconds).",
     labelNames: ["result"],
     buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30],
+    registers: [this.registry],
+  });
+  readonly eventLatency = new Histogram({
+    name: "gemini_webhook_event_latency_seconds",
+    help: "From the delivery's acceptance (its 200) to the end of the handler run that succeeded: queueing, retries and the handler. Durable mode measures from the stream entry's time (Redis's clock).",
+    buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 30, 60, 300, 1800, 3600, 21600, 86400],
+    registers: [this.registry],
+  });
+  readonly handlersInFlight = new Gauge({
+    name: "gemini_webhook_handlers_in_flight",
+    help: "Handler runs in progress in this replica (at most HANDLER_CONCURRENCY).",
+    registers: [this.registry],
+  });
+  readonly buildInfo = new Gauge({
+    name: "gemini_webhooks_build_info",
+    help: "Always 1: the receiver's version and the Node.js running it, as labels.",
+    labelNames: ["version", "node"],
     registers: [this.registry],
   });
 
@@ -109,22 +138,38 @@ export class ReceiverMetrics {
    * asked — an anonymous scraper cannot make Redis work harder. While the store does not answer the
    * gauges read NaN, never 0: an alert on "dead letters above 0" must not clear itself in an outage.
    */
-  track(counts: () => Promise<{ depth: number; deadLetters: number }>, maxAgeMs = 1_000, now: () => number = Date.now): void {
-    let cached: { at: number; read: Promise<{ depth: number; deadLetters: number } | undefined> } | undefined;
+  track(counts: () => Promise<StreamCounts>, durable: boolean, maxAgeMs = 1_000, now: () => number = Date.now): void {
+    let cached: { at: number; read: Promise<StreamCounts | undefined> } | undefined;
     const read = () => {
       if (!cached || now() - cached.at >= maxAgeMs) cached = { at: now(), read: counts().catch(() => undefined) };
       return cached.read;
     };
-    (this.queueDepth as unknown as { collect: () => Promise<void> }).collect = async () => {
-      this.queueDepth.set((await read())?.depth ?? NaN);
+    const collectFrom = (gauge: Gauge, pick: (c: StreamCounts) => number | undefined) => {
+      (gauge as unknown as { collect: () => Promise<void> }).collect = async () => {
+        const counts = await read();
+        gauge.set((counts && pick(counts)) ?? NaN);
+      };
     };
-    (this.deadLetters as unknown as { collect: () => Promise<void> }).collect = async () => {
-      this.deadLetters.set((await read())?.deadLetters ?? NaN);
-    };
+    collectFrom(this.queueDepth, (c) => c.depth);
+    collectFrom(this.deadLetters, (c) => c.deadLetters);
+    if (!durable) return; // in memory there is no stream to hold pending entries or an age to read
+    const pending = new Gauge({
+      name: "gemini_webhook_pending",
+      help: "Events some replica has taken and not finished (running, or failed and waiting for a retry): the streams' pending entries. NaN while Redis does not answer.",
+      registers: [this.registry],
+    });
+    const oldest = new Gauge({
+      name: "gemini_webhook_oldest_event_age_seconds",
+      help: "Age of the oldest event accepted and not yet handled (0 when none waits), from its stream entry's time. NaN while Redis does not answer.",
+      registers: [this.registry],
+    });
+    collectFrom(pending, (c) => c.pending);
+    collectFrom(oldest, (c) => (c.oldestAcceptedAt === undefined ? (c.depth === 0 ? 0 : undefined) : Math.max(0, (now() - c.oldestAcceptedAt) / 1000)));
   }
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
+    this.buildInfo.labels({ version: VERSION, node: process.version }).set(1);
     for (const outcome of ["ok", "failed"] as const) this.secretsReloads.labels({ outcome }).inc(0);
     for (const outcome of ["ok", "failed", "dead_letter", "dropped"] as const) this.processedTotal.labels({ outcome }).inc(0);
     for (const outcome of OUTCOMES) {

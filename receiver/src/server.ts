@@ -91,13 +91,19 @@ function createApp(config: ReceiverConfig, options: ReceiverOptions): FastifyIns
 
 /** The user's handler with its deadline (HANDLER_TIMEOUT_MS), the shutdown's abort and a span. */
 function handlerRunner(handler: EventHandler, metrics: ReceiverMetrics, deadlines: Deadlines): Process {
-  return (event, meta, traceparent) => {
+  return (event, meta, traceparent, acceptedAt) => {
     const startedAt = performance.now();
+    metrics.handlersInFlight.inc();
     const attributes = () => ({ "gemini_webhook.id": event.webhookId, "gemini_webhook.type": event.type, "gemini_webhook.kind": event.kind, "gemini_webhook.attempt": meta.attempt });
     const run = () => deadlines.run(meta, (runMeta) => handler(event, runMeta));
     return inHandleSpan(attributes, traceparent, run).then(
-      () => metrics.observeProcessing("ok", startedAt),
+      () => {
+        metrics.handlersInFlight.dec();
+        metrics.observeProcessing("ok", startedAt);
+        if (acceptedAt) metrics.eventLatency.observe(Math.max(0, Date.now() - acceptedAt) / 1000);
+      },
       (err: unknown) => {
+        metrics.handlersInFlight.dec();
         metrics.observeProcessing("error", startedAt);
         if (err instanceof HandlerTimeoutError) metrics.handlerTimeouts.inc();
         throw err;
@@ -190,7 +196,7 @@ export function buildReceiver(config: ReceiverConfig, options: ReceiverOptions =
       app.log.info({ webhook_id: event.webhookId, type: event.type, data_id: event.data.id ?? null, kind: event.kind }, "gemini webhook processed");
     });
   const handoff = createHandoff(config, options, app, metrics, handlerRunner(handler, metrics, deadlines), outcomeLogger(app, metrics));
-  metrics.track(() => handoff.counts());
+  metrics.track(() => handoff.counts(), handoff.kind === "durable");
 
   let draining = false;
   const deps = { config, keys, handoff, metrics, refusals, draining: () => draining };

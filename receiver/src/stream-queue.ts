@@ -339,19 +339,24 @@ export class StreamQueue {
    * The backlog and the dead letters in one round trip per partition (its two keys share a slot,
    * so one pipeline each, even on a Cluster). Rejects when Redis does not answer.
    */
-  async counts(): Promise<{ depth: number; deadLetters: number }> {
+  async counts(): Promise<{ depth: number; deadLetters: number; pending: number; oldestAcceptedAt?: number }> {
     const replies = await Promise.all(
       this.#all().map(async (p) => {
-        const pipeline = this.#redis.pipeline().xlen(p.events).xlen(p.deadLetter);
+        const pipeline = this.#redis.pipeline().xlen(p.events).xlen(p.deadLetter).xrange(p.events, "-", "+", "COUNT", 1).call("XPENDING", p.events, this.#group);
         const results = (await pipeline.exec()) ?? [];
-        for (const [err] of results) if (err) throw err;
-        return results.map(([, n]) => Number(n));
+        for (const [err] of results) if (err && !String((err as Error).message).includes("NOGROUP")) throw err;
+        const [[, depth], [, dead], [, first], [, summary]] = results as [unknown, unknown][];
+        const oldest = (first as Entry[] | null)?.[0]?.[0];
+        return { depth: Number(depth), dead: Number(dead), pending: Number((summary as [number] | null)?.[0] ?? 0), oldest: oldest ? Number(oldest.split("-")[0]) : undefined };
       }),
     );
+    const oldest = replies.map((r) => r.oldest).filter((t): t is number => t !== undefined);
     return {
-      depth: replies.reduce((sum, [depth]) => sum + depth, 0),
+      depth: replies.reduce((sum, r) => sum + r.depth, 0),
       // the legacy stream's dead letters are moved to partition 0's: counted where they are
-      deadLetters: replies.reduce((sum, [, dead]) => sum + dead, 0),
+      deadLetters: replies.reduce((sum, r) => sum + r.dead, 0),
+      pending: replies.reduce((sum, r) => sum + r.pending, 0),
+      ...(oldest.length ? { oldestAcceptedAt: Math.min(...oldest) } : {}),
     };
   }
 

@@ -90,3 +90,42 @@ test("a real scrape lints clean for the receiver's metrics, and every metric the
     await master.kill();
   }
 }, 60_000);
+
+test("what on-call asks first is measured: handlers in flight, pending, the oldest waiting event's age, delivery-to-handled latency, the build", async () => {
+  const redis = await RedisServer.start({ dir: mkdtempSync(join(work, "oncall-")) });
+  const port = await freePort();
+  const secret = "whsec_" + randomBytes(32).toString("base64");
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  const receiver = buildReceiver(loadConfig({ WEBHOOK_SIGNING_SECRETS: secret, REDIS_URL: redis.url, HANDLER_CONCURRENCY: "1", PORT: String(port), HOST: "127.0.0.1" }), {
+    logStream: logSink().stream,
+    handler: () => gate,
+  });
+  await receiver.listen();
+  const base = `http://127.0.0.1:${port}`;
+  const value = (text: string, name: string) => Number(new RegExp(`^${name} (\\S+)$`, "m").exec(text)?.[1]);
+  try {
+    for (const id of ["msg_oncall_1", "msg_oncall_2", "msg_oncall_3"]) {
+      const body = JSON.stringify({ type: "batch.succeeded", data: { id: `batches/${id}` } });
+      const ts = Math.floor(Date.now() / 1000);
+      const signature = "v1," + createHmac("sha256", Buffer.from(secret.slice(6), "base64")).update(`${id}.${ts}.${body}`).digest("base64");
+      assert.equal((await fetch(`${base}/webhooks/gemini`, { method: "POST", headers: { "content-type": "application/json", "webhook-id": id, "webhook-timestamp": String(ts), "webhook-signature": signature }, body })).status, 200);
+    }
+    let text = "";
+    await waitFor("one handler in flight, one entry pending, three waiting, the oldest over a second old", async () => {
+      text = await (await fetch(`${base}/metrics`)).text();
+      return value(text, "gemini_webhook_handlers_in_flight") === 1 && value(text, "gemini_webhook_pending") === 1 && value(text, "gemini_webhook_queue_depth") === 3 && value(text, "gemini_webhook_oldest_event_age_seconds") >= 1;
+    }, 10_000, 100);
+    assert.match(text, /^gemini_webhooks_build_info\{version="\d+\.\d+\.\d+",node="v\d+\.\d+\.\d+"\} 1$/m);
+    release();
+    await waitFor("all handled: nothing in flight, pending or waiting; three latencies of at least a second", async () => {
+      text = await (await fetch(`${base}/metrics`)).text();
+      return value(text, "gemini_webhook_handlers_in_flight") === 0 && value(text, "gemini_webhook_pending") === 0 && value(text, "gemini_webhook_oldest_event_age_seconds") === 0 && value(text, "gemini_webhook_event_latency_seconds_count") === 3;
+    }, 10_000, 100);
+    assert.ok(value(text, "gemini_webhook_event_latency_seconds_sum") >= 2.5, "each waited about a second or more behind the gate");
+  } finally {
+    release();
+    await receiver.shutdown(1_000);
+    await redis.kill();
+  }
+}, 60_000);
