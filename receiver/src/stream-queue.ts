@@ -1,32 +1,20 @@
 /**
  * The durable hand-off on Redis Streams: what a receiver answers 200 for is in Redis before the
- * answer, and is handled by some replica even if the one that accepted it dies.
- *
- * - `accept`: deduplication and the append to the stream in one Lua script (one atomic step):
- *   a seen key → duplicate; a stream past `maxLength` → full (the sender gets 503 and retries);
- *   else the dedup keys are set and the event appended. Only then is the delivery answered.
- *   Accepts of one event-loop turn go to Redis as one script call per partition (group commit);
- *   with `waitReplicas`, a `WAIT` follows the call on the same connection and the deliveries are
- *   answered only once that many replicas hold them (else they get 503, and the retry is safe).
- * - Events are spread over `partitions` streams by their first dedup key (partitions.ts: one hash
- *   tag each). On a Cluster, the partition counts in use are registered, and for the dedup horizon
- *   after a change an accept also looks for its dedup keys under the other counts (one EXISTS per
- *   count; not atomic with the accept — only a delivery arriving twice at once, at two replicas of
- *   different counts, can slip through).
- *   Workers in every replica read every partition through one consumer group (`XREADGROUP`), run the
- *   handler and acknowledge (`XACK` + `XDEL` in one script, so the streams' length is the backlog).
- * - Entries left pending by a dead replica, or by a handler that failed or ran past its deadline,
- *   are claimed after `visibilityTimeoutMs` (`XAUTOCLAIM`) and run again; past `maxAttempts`
- *   deliveries an entry moves to its partition's dead-letter stream (bounded by `deadLetterMax`,
- *   the trimmed ones counted) with its last error and reason (`error` or `timeout`).
- * - `close(ms)` stops reading at once, gives the handlers in flight up to `ms` and acknowledges
- *   those that finish; the others stay pending, for another replica to take over.
+ * answer, and is handled by some replica even if the one that accepted it dies. Two units over one
+ * key layout (partitions.ts): the accept path (stream-accept.ts — dedup and append in one script,
+ * group commit, WAIT, partition counts on a Cluster) and the consume path (stream-consume.ts —
+ * reading, claiming, retries, acknowledgements, dead letters, finishing 0.3's stream).
  */
 import { randomBytes } from "node:crypto";
-import { once } from "node:events";
-import { layoutKey, legacyKeys, PartitionKeys, partitionKeys, partitionOf } from "./partitions";
+import { AcceptResult, StreamAccepts } from "./stream-accept";
+import { ProcessOutcome, StreamConsumer, StreamEntryMeta } from "./stream-consume";
+import { legacyKeys, PartitionKeys, partitionKeys } from "./partitions";
 import type { RedisClient } from "./redis";
-import { within } from "./wait";
+
+export { NotReplicatedError } from "./stream-accept";
+export type { AcceptResult } from "./stream-accept";
+export { failureReason, field } from "./stream-consume";
+export type { ProcessOutcome, StreamEntryMeta } from "./stream-consume";
 
 export interface StreamQueueOptions {
   /** Key prefix (default `gemini-webhooks:`); the layout is in partitions.ts. */
@@ -62,580 +50,82 @@ export interface StreamQueueOptions {
   finishLegacy?: boolean;
 }
 
-export interface StreamEntryMeta {
-  /** Redis stream entry id. */
-  entryId: string;
-  /** 1 for the first run, more when the entry was taken over or retried. */
-  attempt: number;
-  /** The W3C traceparent of the delivery that put the entry there, when it was traced. */
-  traceparent?: string;
-}
-
-/** Why a run counts as failed, as recorded with a dead letter: an error's `reason` field, else `error`. */
-export function failureReason(err: unknown): string {
-  const reason = (err as { reason?: unknown })?.reason;
-  return typeof reason === "string" && /^[a-z_]{1,32}$/.test(reason) ? reason : "error";
-}
-
-export type AcceptResult = "accepted" | "duplicate" | "full";
-export type ProcessOutcome = "ok" | "failed" | "dead_letter" | "dropped";
-
-/** Fewer replicas than REDIS_WAIT_REPLICAS confirmed an accept in time: the delivery gets 503. */
-export class NotReplicatedError extends Error {
-  constructor(readonly confirmed: number, readonly wanted: number, message = `${confirmed} of ${wanted} replicas confirmed the accept in time`) {
-    super(message);
-    this.name = "NotReplicatedError";
-  }
-}
-
-// The accepts of one turn for one partition. KEYS: stream, then each delivery's dedup keys.
-// ARGV: dedup ttl, max length, '1' when the answer waits for replicas, then per delivery: its number
-// of dedup keys, payload, traceparent or ''. Returns each delivery's result, in order. A duplicate
-// answered while waiting for replicas rewrites its key's expiry (same time): a write, so the WAIT
-// that follows covers the first delivery's entry too (replication is one ordered stream).
-const ACCEPT = `
-local stream, ttl, waits = KEYS[1], tonumber(ARGV[1]), ARGV[3] == '1'
-local room = tonumber(ARGV[2]) - redis.call('XLEN', stream)
-local results, k = {}, 2
-for a = 4, #ARGV, 3 do
-  local n, result = tonumber(ARGV[a]), 'accepted'
-  for i = k, k + n - 1 do
-    if redis.call('EXISTS', KEYS[i]) == 1 then
-      result = 'duplicate'
-      if waits then
-        local left = redis.call('PTTL', KEYS[i])
-        if left > 0 then redis.call('PEXPIRE', KEYS[i], left) end
-      end
-      break
-    end
-  end
-  if result == 'accepted' and room <= 0 then result = 'full' end
-  if result == 'accepted' then
-    for i = k, k + n - 1 do redis.call('SET', KEYS[i], '1', 'EX', ttl) end
-    if ARGV[a + 2] == '' then
-      redis.call('XADD', stream, '*', 'event', ARGV[a + 1])
-    else
-      redis.call('XADD', stream, '*', 'event', ARGV[a + 1], 'traceparent', ARGV[a + 2])
-    end
-    room = room - 1
-  end
-  results[#results + 1] = result
-  k = k + n
-end
-return results`;
-
-// KEYS: an earlier release's dead-letter stream and trimmed counter, partition 0's. Moves up to 100
-// entries (fields kept, \`migrated_from\` added) and the count; returns how many moved.
-const MIGRATE_DEAD_LETTERS = `
-local rows = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 100)
-for _, row in ipairs(rows) do
-  local fields = row[2]
-  fields[#fields + 1] = 'migrated_from'
-  fields[#fields + 1] = row[1]
-  redis.call('XADD', KEYS[3], '*', unpack(fields))
-  redis.call('XDEL', KEYS[1], row[1])
-end
-if redis.call('XLEN', KEYS[1]) == 0 then redis.call('DEL', KEYS[1]) end
-local trimmed = tonumber(redis.call('GET', KEYS[2]) or '0')
-if trimmed > 0 then redis.call('INCRBY', KEYS[4], trimmed) redis.call('DEL', KEYS[2]) end
-return #rows`;
-
-// KEYS: stream. ARGV: group, entry ids...
-const ACK = `
-local ids = { unpack(ARGV, 2) }
-redis.call('XACK', KEYS[1], ARGV[1], unpack(ids))
-return redis.call('XDEL', KEYS[1], unpack(ids))`;
-
-// KEYS: stream, dead-letter stream, trimmed counter. ARGV: group, entry id, payload, error, attempts,
-// reason, consumer, max dead letters. Returns how many old dead letters the bound trimmed.
-const DEAD_LETTER = `
-local now = redis.call('TIME')
-redis.call('XADD', KEYS[2], '*', 'event', ARGV[3], 'error', ARGV[4], 'attempts', ARGV[5], 'entry', ARGV[2],
-  'reason', ARGV[6], 'consumer', ARGV[7], 'failed_at', now[1] * 1000 + math.floor(now[2] / 1000))
-local trimmed = redis.call('XTRIM', KEYS[2], 'MAXLEN', tonumber(ARGV[8]))
-if trimmed > 0 then redis.call('INCRBY', KEYS[3], trimmed) end
-redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
-redis.call('XDEL', KEYS[1], ARGV[2])
-return trimmed`;
-
-type Fields = string[];
-type Entry = [id: string, fields: Fields | null];
-
-interface Scripts {
-  geminiAccept(...args: (string | number)[]): Promise<AcceptResult[]>;
-  geminiAck(stream: string, group: string, ...ids: string[]): Promise<number>;
-  geminiMigrateDeadLetters(from: string, fromTrimmed: string, to: string, toTrimmed: string): Promise<number>;
-  geminiDeadLetter(stream: string, dlq: string, trimmed: string, group: string, id: string, payload: string, error: string, attempts: number, reason: string, consumer: string, max: number): Promise<number>;
-}
-type ScriptedRedis = RedisClient & Scripts;
-
-/** The largest group of accepts sent as one script call. */
-const MAX_GROUP = 256;
-
-interface PendingAccept {
-  dedupKeys: string[];
-  payload: string;
-  traceparent: string;
-  resolve: (result: AcceptResult) => void;
-  reject: (err: unknown) => void;
-}
-
+/** The durable hand-off: the accept path (stream-accept.ts) and the consume path (stream-consume.ts) over one key layout (partitions.ts). */
 export class StreamQueue {
   readonly partitions: readonly PartitionKeys[];
   /** An earlier release's stream this replica finishes (not on a Cluster). */
   readonly legacy?: PartitionKeys;
-  readonly #group: string;
-  readonly #consumer: string;
-  readonly #options: Required<Omit<StreamQueueOptions, "prefix" | "group" | "consumer" | "partitions" | "finishLegacy">>;
-  readonly #redis: ScriptedRedis;
-  /** Blocking reads hold a connection: each partition's reader has its own. */
-  #readers: RedisClient[] = [];
-  #running = false;
-  #active = 0;
-  /** Handler slots a blocked read has asked for (so readers of several partitions never overcommit). */
-  #reserved = 0;
-  #loops: Promise<void>[] = [];
-  #idle: (() => void)[] = [];
-  /** Aborted by `close`: ends the loops' sleeps and waits at once. */
-  readonly #stopping = new AbortController();
-  /** Set when `close` gave up waiting: a run finishing later neither acknowledges nor dead-letters. */
-  #abandoned = false;
-  /** Set once `close` is done: acknowledgements are no longer tried again. */
-  #closed = false;
-  /** The accepts of the current turn, per partition, sent together when the turn ends. */
-  #groups = new Map<number, PendingAccept[]>();
-  readonly #prefix: string;
-  readonly #cluster: boolean;
-  /** Cluster: the layouts of the other partition counts registered within the dedup horizon. */
-  #otherLayouts: PartitionKeys[][] = [];
-  #layoutCheckedAt = 0;
+  readonly #accepts: StreamAccepts;
+  readonly #consumer: StreamConsumer;
 
   constructor(
     redis: RedisClient,
-    private readonly handle: (payload: string, meta: StreamEntryMeta) => Promise<void>,
-    private readonly onOutcome: (outcome: ProcessOutcome, payload: string, error?: unknown, trimmed?: number) => void = () => undefined,
+    handle: (payload: string, meta: StreamEntryMeta) => Promise<void>,
+    onOutcome: (outcome: ProcessOutcome, payload: string, error?: unknown, trimmed?: number) => void = () => undefined,
     options: StreamQueueOptions = {},
   ) {
     const prefix = options.prefix ?? "gemini-webhooks:";
-    this.#prefix = prefix;
-    this.#cluster = (redis as { isCluster?: boolean }).isCluster === true;
-    this.partitions = partitionKeys(prefix, options.partitions ?? 1, this.#cluster);
-    if (options.finishLegacy !== false && !this.#cluster) this.legacy = legacyKeys(prefix);
-    this.#group = options.group ?? "receivers";
-    this.#consumer = options.consumer ?? `${process.env.HOSTNAME ?? "receiver"}-${process.pid}-${randomBytes(3).toString("hex")}`;
+    const cluster = (redis as { isCluster?: boolean }).isCluster === true;
+    this.partitions = partitionKeys(prefix, options.partitions ?? 1, cluster);
+    if (options.finishLegacy !== false && !cluster) this.legacy = legacyKeys(prefix);
     const visibilityTimeoutMs = options.visibilityTimeoutMs ?? 30_000;
-    this.#options = {
-      concurrency: options.concurrency ?? 8,
+    this.#accepts = new StreamAccepts(redis, this.partitions, {
+      prefix,
+      cluster,
       maxLength: options.maxLength ?? 100_000,
+      dedupSeconds: options.dedupSeconds ?? 25 * 60 * 60,
+      waitReplicas: options.waitReplicas ?? 0,
+      waitTimeoutMs: options.waitTimeoutMs ?? 1_000,
+    });
+    this.#consumer = new StreamConsumer(redis, this.partitions, this.legacy, handle, onOutcome, {
+      group: options.group ?? "receivers",
+      consumer: options.consumer ?? `${process.env.HOSTNAME ?? "receiver"}-${process.pid}-${randomBytes(3).toString("hex")}`,
+      concurrency: options.concurrency ?? 8,
       visibilityTimeoutMs,
       maxAttempts: options.maxAttempts ?? 5,
       deadLetterMax: options.deadLetterMax ?? 10_000,
-      dedupSeconds: options.dedupSeconds ?? 25 * 60 * 60,
       claimIntervalMs: options.claimIntervalMs ?? Math.max(100, Math.floor(visibilityTimeoutMs / 2)),
-      waitReplicas: options.waitReplicas ?? 0,
-      waitTimeoutMs: options.waitTimeoutMs ?? 1_000,
-    };
-    this.#redis = redis as ScriptedRedis;
-    if (!this.#redis.geminiAccept) {
-      redis.defineCommand("geminiAccept", { lua: ACCEPT });
-      redis.defineCommand("geminiAck", { numberOfKeys: 1, lua: ACK });
-      redis.defineCommand("geminiMigrateDeadLetters", { numberOfKeys: 4, lua: MIGRATE_DEAD_LETTERS });
-      redis.defineCommand("geminiDeadLetter", { numberOfKeys: 3, lua: DEAD_LETTER });
-    }
-  }
-
-  /**
-   * The atomic accept step for one delivery: dedup on every key and append, or nothing. Goes to
-   * Redis with the other accepts of this turn; rejects when Redis cannot answer, or with
-   * `NotReplicatedError` when fewer than `waitReplicas` replicas confirmed it in time.
-   */
-  accept(anchor: string, dedupKeys: string[], payload: string, traceparent = ""): Promise<AcceptResult> {
-    const partition = partitionOf(anchor, this.partitions.length);
-    if (this.#otherLayouts.length === 0) return this.#enqueue(partition, dedupKeys, payload, traceparent);
-    return this.#seenElsewhere(anchor, dedupKeys).then((seen) => (seen ? "duplicate" : this.#enqueue(partition, dedupKeys, payload, traceparent)));
-  }
-
-  /** Cluster, after a change of partition count: a dedup key stored under another count registered within the horizon. */
-  async #seenElsewhere(anchor: string, dedupKeys: string[]): Promise<boolean> {
-    for (const layout of this.#otherLayouts) {
-      const partition = layout[partitionOf(anchor, layout.length)];
-      if ((await this.#redis.exists(...dedupKeys.map((key) => partition.seen(key)))) > 0) return true;
-    }
-    return false;
-  }
-
-  /**
-   * Cluster: registers this replica's partition count (refreshed every minute) and learns the others
-   * registered within the dedup horizon. One server or Sentinel needs none of it (one dedup key space).
-   */
-  async #registerLayout(): Promise<void> {
-    if (!this.#cluster || Date.now() - this.#layoutCheckedAt < 60_000) return;
-    const key = layoutKey(this.#prefix);
-    const horizonMs = this.#options.dedupSeconds * 1000;
-    const now = Date.now();
-    const replies = (await this.#redis.pipeline().hset(key, String(this.partitions.length), String(now)).pexpire(key, horizonMs).hgetall(key).exec()) ?? [];
-    for (const [err] of replies) if (err) throw err;
-    const counts = replies[2][1] as Record<string, string>;
-    this.#otherLayouts = Object.entries(counts)
-      .map(([count, at]) => [Number(count), Number(at)] as const)
-      .filter(([count, at]) => Number.isInteger(count) && count >= 1 && count <= 256 && count !== this.partitions.length && now - at < horizonMs)
-      .map(([count]) => partitionKeys(this.#prefix, count, true));
-    this.#layoutCheckedAt = now;
-  }
-
-  #enqueue(partition: number, dedupKeys: string[], payload: string, traceparent: string): Promise<AcceptResult> {
-    return new Promise((resolve, reject) => {
-      let group = this.#groups.get(partition);
-      if (!group) {
-        group = [];
-        this.#groups.set(partition, group);
-        setImmediate(() => this.#flush(partition, group!));
-      }
-      group.push({ dedupKeys, payload, traceparent, resolve, reject });
-      if (group.length >= MAX_GROUP) this.#groups.delete(partition); // the next accept starts another group
     });
   }
 
-  /** Sends one partition's group as one script call (followed by WAIT), and answers each accept. */
-  #flush(partition: number, group: PendingAccept[]): void {
-    if (this.#groups.get(partition) === group) this.#groups.delete(partition);
-    const keys = this.partitions[partition];
-    const args: (string | number)[] = [keys.events];
-    const argv: (string | number)[] = [this.#options.dedupSeconds, this.#options.maxLength, this.#options.waitReplicas > 0 ? "1" : "0"];
-    for (const { dedupKeys, payload, traceparent } of group) {
-      for (const key of dedupKeys) args.push(keys.seen(key));
-      argv.push(dedupKeys.length, payload, traceparent);
-    }
-    const numberOfKeys = args.length;
-    let sent: Promise<AcceptResult[]>;
-    if (this.#options.waitReplicas === 0) {
-      sent = this.#redis.geminiAccept(numberOfKeys, ...args, ...argv);
-    } else {
-      // WAIT does not block inside a script: it follows the script on the same connection (a
-      // pipeline goes to one connection, in a cluster the one of the partition's slot).
-      const pipeline = this.#redis.pipeline() as unknown as Scripts & { call(...a: (string | number)[]): unknown; exec(): Promise<[Error | null, unknown][] | null> };
-      pipeline.geminiAccept(numberOfKeys, ...args, ...argv);
-      pipeline.call("WAIT", this.#options.waitReplicas, this.#options.waitTimeoutMs);
-      sent = pipeline.exec().then((replies) => {
-        const [[scriptError, results], [waitError, confirmed]] = replies!;
-        if (scriptError) throw scriptError;
-        if (waitError) throw waitError;
-        if ((confirmed as number) < this.#options.waitReplicas) throw new NotReplicatedError(confirmed as number, this.#options.waitReplicas);
-        return results as AcceptResult[];
-      });
-    }
-    sent.then(
-      (results) => group.forEach((pending, i) => pending.resolve(results[i])),
-      (err) => group.forEach((pending) => pending.reject(err)),
-    );
+  /**
+   * The atomic accept step for one delivery: dedup on every key and append, or nothing. Rejects when
+   * Redis cannot answer, or with `NotReplicatedError` when fewer than `waitReplicas` replicas
+   * confirmed it in time. `anchor`: the key its partition follows (its first dedup key).
+   */
+  accept(anchor: string, dedupKeys: string[], payload: string, traceparent = ""): Promise<AcceptResult> {
+    return this.#accepts.accept(anchor, dedupKeys, payload, traceparent);
+  }
+
+  /** The backlog, the dead letters, the pending entries and the oldest's time, in one round trip per partition. */
+  counts(): ReturnType<StreamConsumer["counts"]> {
+    return this.#consumer.counts();
   }
 
   /** Entries in the dead-letter streams. */
-  async deadLetters(): Promise<number> {
-    return (await this.counts()).deadLetters;
+  deadLetters(): Promise<number> {
+    return this.#consumer.deadLetters();
   }
 
-  /**
-   * The backlog and the dead letters in one round trip per partition (its two keys share a slot,
-   * so one pipeline each, even on a Cluster). Rejects when Redis does not answer.
-   */
-  async counts(): Promise<{ depth: number; deadLetters: number; pending: number; oldestAcceptedAt?: number }> {
-    const replies = await Promise.all(
-      this.#all().map(async (p) => {
-        const pipeline = this.#redis.pipeline().xlen(p.events).xlen(p.deadLetter).xrange(p.events, "-", "+", "COUNT", 1).call("XPENDING", p.events, this.#group);
-        const results = (await pipeline.exec()) ?? [];
-        for (const [err] of results) if (err && !String((err as Error).message).includes("NOGROUP")) throw err;
-        const [[, depth], [, dead], [, first], [, summary]] = results as [unknown, unknown][];
-        const oldest = (first as Entry[] | null)?.[0]?.[0];
-        return { depth: Number(depth), dead: Number(dead), pending: Number((summary as [number] | null)?.[0] ?? 0), oldest: oldest ? Number(oldest.split("-")[0]) : undefined };
-      }),
-    );
-    const oldest = replies.map((r) => r.oldest).filter((t): t is number => t !== undefined);
-    return {
-      depth: replies.reduce((sum, r) => sum + r.depth, 0),
-      // the legacy stream's dead letters are moved to partition 0's: counted where they are
-      deadLetters: replies.reduce((sum, r) => sum + r.dead, 0),
-      pending: replies.reduce((sum, r) => sum + r.pending, 0),
-      ...(oldest.length ? { oldestAcceptedAt: Math.min(...oldest) } : {}),
-    };
+  /** Entries accepted and not yet acknowledged (waiting, in flight or waiting for a retry). */
+  depth(): Promise<number> {
+    return this.#consumer.depth();
   }
 
   /** Handler runs in flight in this replica. */
   get active(): number {
-    return this.#active;
-  }
-
-  /** Entries accepted and not yet acknowledged (waiting, in flight or waiting for a retry). */
-  async depth(): Promise<number> {
-    return this.#sum(this.#all().map((p) => this.#redis.xlen(p.events)));
-  }
-
-  #all(): PartitionKeys[] {
-    return this.legacy ? [...this.partitions, this.legacy] : [...this.partitions];
-  }
-
-  async #sum(counts: Promise<number>[]): Promise<number> {
-    return (await Promise.all(counts)).reduce((a, b) => a + b, 0);
+    return this.#consumer.active;
   }
 
   /** Starts the workers; with Redis not reachable yet they keep trying (deliveries get 503 meanwhile). */
   async start(): Promise<void> {
-    // A connection still being made gets a moment: the groups are created, and the caller sees Redis's state.
-    if (this.#redis.status !== "ready") await within(once(this.#redis, "ready").then(() => undefined, () => undefined), 2_000);
-    if (this.#redis.status === "ready") await Promise.all(this.partitions.map((p) => this.#ensureGroup(p).catch(() => undefined)));
-    await this.#registerLayout().catch(() => undefined); // the claim loop tries again
-    this.#readers = this.partitions.map(() => {
-      const reader = this.#redis.duplicate() as RedisClient;
-      reader.on("error", () => undefined); // the main connection reports outages
-      return reader;
-    });
-    this.#running = true;
-    this.#loops = [...this.partitions.map((p) => this.#readLoop(p, this.#readers[p.index])), this.#claimLoop()];
+    await this.#consumer.start();
+    await this.#accepts.start();
   }
 
-  /**
-   * Stops taking work at once, gives the handlers in flight up to `timeoutMs` and acknowledges
-   * those that finish. Resolves with how many were still running: they stay pending in the group,
-   * and another replica takes them over after the visibility timeout.
-   */
-  async close(timeoutMs = Infinity): Promise<number> {
-    this.#running = false;
-    this.#stopping.abort();
-    this.#wakeSlotWaiters();
-    this.#readers.forEach((reader) => reader.disconnect()); // ends a blocking read at once
-    await Promise.allSettled(this.#loops);
-    if (this.#active > 0) await within(new Promise<void>((resolve) => this.#idle.push(resolve)), timeoutMs);
-    const unfinished = this.#active;
-    if (unfinished > 0) this.#abandoned = true;
-    await Promise.allSettled([...this.#acks.values()].map((batch) => batch.done)); // the last acknowledgements reach Redis before it is closed
-    this.#closed = true;
-    return unfinished;
+  /** Stops taking work, gives the handlers in flight up to `timeoutMs`; resolves with how many were still running. */
+  close(timeoutMs = Infinity): Promise<number> {
+    this.#accepts.close();
+    return this.#consumer.close(timeoutMs);
   }
-
-  /** Creates the group (from the stream's first entry) unless it exists. */
-  async #ensureGroup(partition: PartitionKeys): Promise<void> {
-    try {
-      await this.#redis.xgroup("CREATE", partition.events, this.#group, "0", "MKSTREAM");
-    } catch (err) {
-      if (!String((err as Error).message).includes("BUSYGROUP")) throw err;
-    }
-  }
-
-  /** A Redis that lost its data (restarted without persistence) lost the group too: make it again. */
-  async #recover(partition: PartitionKeys, err: unknown): Promise<void> {
-    if (String((err as Error)?.message).includes("NOGROUP")) await this.#ensureGroup(partition).catch(() => undefined);
-    else await sleep(500, this.#stopping.signal);
-  }
-
-  /**
-   * A command's reply, or null once `close` has begun: a Cluster still looking for its slots can
-   * hold a command past `disconnect()`, and shutdown must not wait for it.
-   */
-  #unlessStopped<T>(command: Promise<T>): Promise<T | null> {
-    const signal = this.#stopping.signal;
-    if (signal.aborted) return Promise.resolve(null);
-    return new Promise<T | null>((resolve, reject) => {
-      const stop = () => resolve(null);
-      signal.addEventListener("abort", stop, { once: true });
-      command.then(resolve, reject).finally(() => signal.removeEventListener("abort", stop));
-    });
-  }
-
-  /** Slots one partition's read asks for: a fair share of the free ones, so no partition starves the others. */
-  #share(): number {
-    const free = this.#options.concurrency - this.#active - this.#reserved;
-    return Math.min(free, Math.max(1, Math.floor(this.#options.concurrency / this.partitions.length)));
-  }
-
-  async #readLoop(partition: PartitionKeys, reader: RedisClient): Promise<void> {
-    // New entries only: what a dead replica (or this one, before a restart) left pending is taken
-    // over by the claim loop once it has been idle for the visibility timeout.
-    while (this.#running) {
-      try {
-        await this.#waitForSlot();
-        if (!this.#running) break;
-        const count = this.#share();
-        this.#reserved += count;
-        let reply: [string, Entry[]][] | null;
-        try {
-          reply = (await this.#unlessStopped(reader.xreadgroup(
-            "GROUP", this.#group, this.#consumer, "COUNT", count, "BLOCK", 1000, "STREAMS", partition.events, ">",
-          ))) as [string, Entry[]][] | null;
-        } finally {
-          this.#reserved -= count;
-          this.#wakeSlotWaiters(); // what this read did not use is free for the other partitions' reads
-        }
-        for (const [id, fields] of reply?.[0]?.[1] ?? []) this.#run(partition, id, fields, 1);
-      } catch (err) {
-        if (this.#running) await this.#recover(partition, err); // Redis unreachable or emptied: try again
-      }
-    }
-  }
-
-  async #claimLoop(): Promise<void> {
-    while (this.#running) {
-      if (this.legacy) await this.#finishLegacy(this.legacy).catch(() => undefined); // the next round tries again
-      await this.#registerLayout().catch(() => undefined);
-      await sleep(this.#options.claimIntervalMs, this.#stopping.signal);
-      for (const partition of this.partitions) {
-        if (!this.#running) return;
-        await this.#claim(partition).catch((err) => this.#recover(partition, err)); // the next round tries again
-      }
-    }
-  }
-
-  /**
-   * An earlier release's stream: its dead letters move to partition 0's, what it left pending is
-   * taken over, what it never delivered is read — until it is empty. Its group is never created:
-   * with no stream (or no group) there is nothing to finish.
-   */
-  async #finishLegacy(legacy: PartitionKeys): Promise<void> {
-    const target = this.partitions[0];
-    while ((await this.#redis.geminiMigrateDeadLetters(legacy.deadLetter, legacy.trimmed, target.deadLetter, target.trimmed)) > 0);
-    if ((await this.#redis.exists(legacy.events)) === 0) return;
-    await this.#claim(legacy);
-    for (;;) {
-      await this.#waitForSlot(false);
-      if (!this.#running) return;
-      const reply = (await this.#redis.xreadgroup(
-        "GROUP", this.#group, this.#consumer, "COUNT", this.#options.concurrency - this.#active, "STREAMS", legacy.events, ">",
-      )) as [string, Entry[]][] | null;
-      const entries = reply?.[0]?.[1] ?? [];
-      if (entries.length === 0) return;
-      for (const [id, fields] of entries) this.#run(legacy, id, fields, 1);
-    }
-  }
-
-  async #claim(partition: PartitionKeys): Promise<void> {
-    let cursor = "0-0";
-    do {
-      await this.#waitForSlot(false);
-      if (!this.#running) return;
-      const reply = (await this.#unlessStopped(this.#redis.xautoclaim(
-        partition.events, this.#group, this.#consumer, this.#options.visibilityTimeoutMs, cursor, "COUNT", this.#options.concurrency - this.#active,
-      ))) as [string, Entry[], string[]?] | null;
-      if (!reply) return;
-      const [next, claimed] = reply;
-      cursor = next;
-      for (const [id, fields] of claimed) {
-        const attempts = await this.#deliveries(partition, id);
-        this.#run(partition, id, fields, attempts);
-      }
-    } while (cursor !== "0-0" && this.#running);
-  }
-
-  /** How many times the group has delivered `id` (the claim just counted one more). */
-  async #deliveries(partition: PartitionKeys, id: string): Promise<number> {
-    const rows = (await this.#redis.xpending(partition.events, this.#group, id, id, 1)) as [string, string, number, number][];
-    return rows[0]?.[3] ?? 1;
-  }
-
-  #run(partition: PartitionKeys, id: string, fields: Fields | null, attempt: number): void {
-    const payload = field(fields, "event");
-    const traceparent = field(fields, "traceparent");
-    this.#active++;
-    const done = async () => {
-      if (payload === undefined) {
-        // Trimmed or deleted while pending: nothing to run; release the id.
-        await this.#ack(partition, id);
-        return;
-      }
-      try {
-        await this.handle(payload, { entryId: id, attempt, ...(traceparent ? { traceparent } : {}) });
-      } catch (err) {
-        if (this.#abandoned) return; // shutting down: left pending for another replica
-        if (attempt >= this.#options.maxAttempts) {
-          const trimmed = await this.#redis.geminiDeadLetter(
-            partition.events, partition.deadLetter, partition.trimmed, this.#group, id, payload,
-            errorText(err), attempt, failureReason(err), this.#consumer, this.#options.deadLetterMax,
-          );
-          this.onOutcome("dead_letter", payload, err, trimmed);
-        } else {
-          this.onOutcome("failed", payload, err); // stays pending: taken over after the visibility timeout
-        }
-        return;
-      }
-      if (this.#abandoned) return;
-      await this.#ack(partition, id);
-      this.onOutcome("ok", payload);
-    };
-    done()
-      .catch(() => undefined) // an ack lost to an outage: the entry runs again later (at-least-once)
-      .finally(() => {
-        this.#active--;
-        if (this.#active === 0) this.#idle.splice(0).forEach((resolve) => resolve());
-        this.#wakeSlotWaiters();
-      });
-  }
-
-  /**
-   * Acknowledgements made in the same turn go to Redis as one call per partition. One that meets
-   * Redis down is tried again every 200 ms while the entry is still this replica's (inside the
-   * visibility timeout): a blip or a failover does not make finished events run again.
-   */
-  #acks = new Map<number, { ids: string[]; since: number; done: Promise<void> }>();
-
-  #ack(partition: PartitionKeys, id: string, since = Date.now()): Promise<void> {
-    let batch = this.#acks.get(partition.index);
-    if (!batch) {
-      const created = { ids: [] as string[], since, done: Promise.resolve() };
-      created.done = new Promise<void>((resolve) => setImmediate(resolve)).then(async () => {
-        this.#acks.delete(partition.index);
-        await this.#redis.geminiAck(partition.events, this.#group, ...created.ids).catch((err: unknown) => {
-          this.#retryAcks(partition, created.ids, created.since);
-          throw err;
-        });
-      });
-      batch = created;
-      this.#acks.set(partition.index, batch);
-    }
-    batch.ids.push(id);
-    return batch.done;
-  }
-
-  #retryAcks(partition: PartitionKeys, ids: string[], since: number): void {
-    if (this.#closed || Date.now() - since + 200 >= this.#options.visibilityTimeoutMs) return; // taken over by then: it runs again
-    const timer = setTimeout(() => ids.forEach((id) => this.#ack(partition, id, since).catch(() => undefined)), 200);
-    timer.unref();
-  }
-
-  /** The read and claim loops waiting for a free handler slot (woken by a finished run or by close). */
-  #slotWaiters: (() => void)[] = [];
-
-  #wakeSlotWaiters(): void {
-    this.#slotWaiters.splice(0).forEach((wake) => wake());
-  }
-
-  /** Reads count the slots other partitions' blocked reads asked for; a claim does not (a blocked read may hold them for a second). */
-  async #waitForSlot(reads = true): Promise<void> {
-    while (this.#running && this.#active + (reads ? this.#reserved : 0) >= this.#options.concurrency) {
-      await new Promise<void>((resolve) => this.#slotWaiters.push(resolve));
-    }
-  }
-}
-
-/** A field of a stream entry (`[name, value, name, value, …]`). */
-export function field(fields: Fields | null, name: string): string | undefined {
-  if (!fields) return undefined;
-  for (let i = 0; i < fields.length - 1; i += 2) if (fields[i] === name) return fields[i + 1];
-  return undefined;
-}
-
-function errorText(err: unknown): string {
-  return (err instanceof Error ? `${err.name}: ${err.message}` : String(err)).slice(0, 1000);
-}
-
-/** Resolves after `ms`, or at once when `signal` is aborted. */
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    timer.unref();
-    signal?.addEventListener("abort", done, { once: true });
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    }
-  });
 }
