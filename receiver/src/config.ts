@@ -28,6 +28,10 @@ export interface ReceiverConfig {
   visibilityTimeoutMs: number;
   /** Durable mode: runs of one event before it moves to the dead-letter stream. */
   maxAttempts: number;
+  /** Durable mode: the first retry's backoff, doubling at each attempt (with jitter). */
+  retryBaseMs: number;
+  /** Durable mode: runs failing in a row that open the circuit (0: never). */
+  circuitFailures: number;
   /** Durable mode: entries the dead-letter stream keeps; the oldest beyond are trimmed (and counted). */
   deadLetterMax: number;
   /** On SIGTERM/SIGINT: how long in-flight handlers may finish before the process exits anyway. */
@@ -84,6 +88,8 @@ export const VARIABLES: readonly { name: string; fallback: string; doc: string }
   { name: "HANDLER_CONCURRENCY", fallback: "8", doc: "handlers running at once in this process" },
   { name: "HANDLER_TIMEOUT_MS", fallback: "30000", doc: "a handler run past this is a failed attempt (reason timeout); meta.signal is aborted" },
   { name: "HANDLER_MAX_ATTEMPTS", fallback: "5", doc: "durable mode: runs of one event before it is dead-lettered" },
+  { name: "HANDLER_RETRY_BASE_MS", fallback: "2000", doc: "durable mode: a failed run is tried again after this × 2^(attempt−1), with jitter, at most 80 % of HANDLER_VISIBILITY_TIMEOUT_MS" },
+  { name: "HANDLER_CIRCUIT_FAILURES", fallback: "20", doc: "durable mode: runs failing in a row that pause this replica's handling (circuit open, half-open probes from 5 s on); 0: never" },
   { name: "HANDLER_VISIBILITY_TIMEOUT_MS", fallback: "60000", doc: "durable mode: an event unacknowledged this long is taken over (> HANDLER_TIMEOUT_MS)" },
   { name: "QUEUE_MAX_LENGTH", fallback: "100000", doc: "backlog beyond which deliveries get 503 (durable mode: per partition)" },
   { name: "DEAD_LETTER_MAX", fallback: "10000", doc: "durable mode: dead letters kept; older ones are trimmed and counted" },
@@ -247,6 +253,8 @@ function handlingFrom(env: NodeJS.ProcessEnv) {
     handlerTimeoutMs,
     visibilityTimeoutMs,
     maxAttempts: integer(env, "HANDLER_MAX_ATTEMPTS", 5, 1, 1000),
+    retryBaseMs: integer(env, "HANDLER_RETRY_BASE_MS", 2_000, 1, 3_600_000),
+    circuitFailures: integer(env, "HANDLER_CIRCUIT_FAILURES", 20, 0, 1_000_000),
     queueMaxLength: integer(env, "QUEUE_MAX_LENGTH", 100_000, 1, 100_000_000),
     deadLetterMax: integer(env, "DEAD_LETTER_MAX", 10_000, 1, 10_000_000),
     shutdownTimeoutMs: integer(env, "SHUTDOWN_TIMEOUT_MS", 8_000, 0, 3_600_000),

@@ -118,6 +118,25 @@ export class ReceiverMetrics {
     this.#redisReplicas.set(replicas);
   }
 
+  #circuitOpen?: Gauge;
+  #circuitOpened?: Counter;
+
+  /** Durable mode: the handler circuit (gemini_webhook_circuit_open, gemini_webhook_circuit_opened_total). */
+  circuit(state: "open" | "closed"): void {
+    this.#circuitOpen ??= new Gauge({
+      name: "gemini_webhook_circuit_open",
+      help: "1 while this replica's handler circuit is open or half-open (HANDLER_CIRCUIT_FAILURES runs failed in a row: handling pauses, probes follow), else 0. Durable mode only.",
+      registers: [this.registry],
+    });
+    this.#circuitOpened ??= new Counter({
+      name: "gemini_webhook_circuit_opened_total",
+      help: "Times this replica's handler circuit opened (a failed probe re-opens it).",
+      registers: [this.registry],
+    });
+    this.#circuitOpen.set(state === "open" ? 1 : 0);
+    if (state === "open") this.#circuitOpened.inc();
+  }
+
   /** Label-bound children, so the hot path does no label hashing or string building. */
   readonly #children = { static: {} as Record<Outcome, ReturnType<Counter["labels"]>>, dynamic: {} as Record<Outcome, ReturnType<Counter["labels"]>> };
 

@@ -134,6 +134,7 @@ function createHandoff(config: ReceiverConfig, options: ReceiverOptions, app: Fa
     return new MemoryHandoff(options.dedup ?? new MemoryDedup(), process, onOutcome, concurrency, options.queueCapacity ?? config.queueMaxLength);
   }
   const redis = config.redis;
+  metrics.circuit("closed");
   return new DurableHandoff(connectRedis(redis, app.log), process, onOutcome, {
     prefix: redis.keyPrefix,
     partitions: redis.partitions,
@@ -145,6 +146,13 @@ function createHandoff(config: ReceiverConfig, options: ReceiverOptions, app: Fa
     visibilityTimeoutMs: config.visibilityTimeoutMs,
     maxAttempts: config.maxAttempts,
     deadLetterMax: config.deadLetterMax,
+    retryBaseMs: config.retryBaseMs,
+    circuitFailures: config.circuitFailures,
+    onCircuit: (state, { failuresInARow, pauseMs }) => {
+      metrics.circuit(state);
+      if (state === "open") app.log.error({ failures_in_a_row: failuresInARow, pause_ms: pauseMs }, "circuit open: the handler failed for every one of the last runs; handling pauses (the events wait in the stream, their attempts unspent), then one probe run decides");
+      else app.log.info("circuit closed: a run succeeded; handling resumes");
+    },
     onHealth: ({ answering, replicas }) => {
       metrics.redisHealth(answering, replicas);
       const fields = { redis: describeTopology(redis.topology), ...(replicas !== undefined ? { replicas_online: replicas, wait_replicas: redis.waitReplicas } : {}) };

@@ -90,7 +90,20 @@ export interface StreamConsumerOptions {
   deadLetterMax: number;
   /** How often this replica looks for entries to take over. */
   claimIntervalMs: number;
+  /**
+   * A failed run is tried again by this replica after retryBaseMs × 2^(attempt−1), with jitter (half
+   * to all of it), at most 80 % of the visibility timeout (default 2 000 ms).
+   */
+  retryBaseMs?: number;
+  /** Runs failing in a row that open the circuit: reading pauses, half-open probes follow (default 20; 0: never). */
+  circuitFailures?: number;
+  /** Told when the circuit opens (with the pause before the next probe) and when it closes again. */
+  onCircuit?: (state: "open" | "closed", info: { failuresInARow: number; pauseMs?: number }) => void;
 }
+
+/** The circuit's pause before its first probe, and the most it grows to (doubling at each failed probe). */
+const CIRCUIT_PAUSE_MS = 5_000;
+const CIRCUIT_MAX_PAUSE_MS = 60_000;
 
 export class StreamConsumer {
   readonly #group: string;
@@ -111,6 +124,21 @@ export class StreamConsumer {
   #abandoned = false;
   /** Set once `close` is done: acknowledgements are no longer tried again. */
   #closed = false;
+  /**
+   * The circuit: `closed` (runs as usual), `open` (no run starts: reads, claims and retries wait,
+   * so a broken downstream does not burn every event's attempts), `half-open` (one run at a time, a
+   * probe: success closes it, failure opens it again for twice as long).
+   */
+  #circuit: "closed" | "open" | "half-open" = "closed";
+  #failuresInARow = 0;
+  #pauseMs = CIRCUIT_PAUSE_MS;
+  #circuitTimer?: NodeJS.Timeout;
+  /** Local retries waiting for their backoff to end. */
+  readonly #retries = new Set<NodeJS.Timeout>();
+  /** Retries that came due while the circuit was open: tried once it lets runs start again. */
+  #parked: { partition: PartitionKeys; id: string }[] = [];
+  /** Entries running in this replica (a parked retry and a claim never run one twice at once). */
+  readonly #inFlight = new Set<string>();
 
   constructor(
     redis: RedisClient,
@@ -201,6 +229,9 @@ export class StreamConsumer {
    */
   async close(timeoutMs = Infinity): Promise<number> {
     this.#running = false;
+    this.#retries.forEach((timer) => clearTimeout(timer)); // left pending: another replica takes them over
+    this.#retries.clear();
+    clearTimeout(this.#circuitTimer);
     this.#stopping.abort();
     this.#wakeSlotWaiters();
     this.#readers.forEach((reader) => reader.disconnect()); // ends a blocking read at once
@@ -244,8 +275,13 @@ export class StreamConsumer {
 
   /** Slots one partition's read asks for: a fair share of the free ones, so no partition starves the others. */
   #share(): number {
-    const free = this.#options.concurrency - this.#active - this.#reserved;
-    return Math.min(free, Math.max(1, Math.floor(this.#options.concurrency / this.partitions.length)));
+    const free = this.#limit() - this.#active - this.#reserved;
+    return Math.min(free, Math.max(1, Math.floor(this.#limit() / this.partitions.length)));
+  }
+
+  /** Runs allowed at once now: the concurrency, none while the circuit is open, one (the probe) while half-open. */
+  #limit(): number {
+    return this.#circuit === "closed" ? this.#options.concurrency : this.#circuit === "open" ? 0 : 1;
   }
 
   async #readLoop(partition: PartitionKeys, reader: RedisClient): Promise<void> {
@@ -333,6 +369,8 @@ export class StreamConsumer {
   #run(partition: PartitionKeys, id: string, fields: Fields | null, attempt: number): void {
     const payload = field(fields, "event");
     const traceparent = field(fields, "traceparent");
+    const key = `${partition.index}/${id}`;
+    this.#inFlight.add(key);
     this.#active++;
     const done = async () => {
       if (payload === undefined) {
@@ -351,21 +389,92 @@ export class StreamConsumer {
           );
           this.onOutcome("dead_letter", payload, err, trimmed);
         } else {
-          this.onOutcome("failed", payload, err); // stays pending: taken over after the visibility timeout
+          this.onOutcome("failed", payload, err);
+          this.#retryLater(partition, id, attempt); // stays pending: this replica tries again after a backoff, another one after the visibility timeout
         }
+        this.#failed();
         return;
       }
       if (this.#abandoned) return;
+      this.#succeeded();
       await this.#ack(partition, id);
       this.onOutcome("ok", payload);
     };
     done()
       .catch(() => undefined) // an ack lost to an outage: the entry runs again later (at-least-once)
       .finally(() => {
+        this.#inFlight.delete(key);
         this.#active--;
         if (this.#active === 0) this.#idle.splice(0).forEach((resolve) => resolve());
         this.#wakeSlotWaiters();
       });
+  }
+
+  /**
+   * Backoff: the failed entry's idle time is reset (so no replica takes it over meanwhile) and this
+   * replica claims it again after retryBaseMs × 2^(attempt−1) with jitter, at most 80 % of the
+   * visibility timeout. If this replica stops first, the entry stays pending and another one takes
+   * it over after the visibility timeout, as before. While the circuit is open the retry waits for
+   * the claim loop instead (no attempt is spent on a downstream known to be broken).
+   */
+  #retryLater(partition: PartitionKeys, id: string, attempt: number): void {
+    if (!this.#running) return;
+    const base = this.#options.retryBaseMs ?? 2_000;
+    const delay = Math.min(this.#options.visibilityTimeoutMs * 0.8, base * 2 ** (attempt - 1)) * (0.5 + Math.random() / 2);
+    this.#redis.xclaim(partition.events, this.#group, this.#consumer, 0, id, "IDLE", 0, "JUSTID").catch(() => undefined);
+    const timer = setTimeout(() => {
+      this.#retries.delete(timer);
+      void this.#retry(partition, id).catch(() => undefined); // left pending: the claim loop takes it after the visibility timeout
+    }, delay);
+    timer.unref();
+    this.#retries.add(timer);
+  }
+
+  async #retry(partition: PartitionKeys, id: string): Promise<void> {
+    if (!this.#running) return;
+    if (this.#circuit === "open") {
+      this.#parked.push({ partition, id });
+      return;
+    }
+    await this.#waitForSlot(false);
+    if (!this.#running || this.#inFlight.has(`${partition.index}/${id}`)) return;
+    // Claimed again by this consumer (min idle 0: it is ours): the delivery count goes up by one.
+    const claimed = (await this.#redis.xclaim(partition.events, this.#group, this.#consumer, 0, id)) as unknown as Entry[];
+    if (claimed.length === 0) return; // acknowledged, dead-lettered or deleted meanwhile
+    const attempts = await this.#deliveries(partition, id);
+    this.#run(partition, id, claimed[0][1], attempts);
+  }
+
+  #succeeded(): void {
+    this.#failuresInARow = 0;
+    if (this.#circuit === "closed") return;
+    this.#circuit = "closed";
+    this.#pauseMs = CIRCUIT_PAUSE_MS;
+    this.#options.onCircuit?.("closed", { failuresInARow: 0 });
+    this.#wakeSlotWaiters();
+    this.#unpark();
+  }
+
+  /** The retries parked while the circuit was open, tried now (each waits for a slot: one at a time while half-open). */
+  #unpark(): void {
+    for (const { partition, id } of this.#parked.splice(0)) void this.#retry(partition, id).catch(() => undefined);
+  }
+
+  #failed(): void {
+    this.#failuresInARow++;
+    const threshold = this.#options.circuitFailures ?? 20;
+    if (threshold === 0 || !this.#running) return;
+    if (this.#circuit === "half-open") this.#pauseMs = Math.min(CIRCUIT_MAX_PAUSE_MS, this.#pauseMs * 2);
+    else if (this.#circuit === "open" || this.#failuresInARow < threshold) return;
+    this.#circuit = "open";
+    this.#options.onCircuit?.("open", { failuresInARow: this.#failuresInARow, pauseMs: this.#pauseMs });
+    clearTimeout(this.#circuitTimer);
+    this.#circuitTimer = setTimeout(() => {
+      this.#circuit = "half-open";
+      this.#wakeSlotWaiters();
+      this.#unpark();
+    }, this.#pauseMs);
+    this.#circuitTimer.unref();
   }
 
   /**
@@ -408,7 +517,7 @@ export class StreamConsumer {
 
   /** Reads count the slots other partitions' blocked reads asked for; a claim does not (a blocked read may hold them for a second). */
   async #waitForSlot(reads = true): Promise<void> {
-    while (this.#running && this.#active + (reads ? this.#reserved : 0) >= this.#options.concurrency) {
+    while (this.#running && this.#active + (reads ? this.#reserved : 0) >= this.#limit()) {
       await new Promise<void>((resolve) => this.#slotWaiters.push(resolve));
     }
   }

@@ -7,7 +7,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { AcceptResult, StreamAccepts } from "./stream-accept";
-import { ProcessOutcome, StreamConsumer, StreamEntryMeta } from "./stream-consume";
+import { ProcessOutcome, StreamConsumer, StreamConsumerOptions, StreamEntryMeta } from "./stream-consume";
 import { legacyKeys, PartitionKeys, partitionKeys } from "./partitions";
 import type { RedisClient } from "./redis";
 
@@ -16,7 +16,7 @@ export type { AcceptResult } from "./stream-accept";
 export { failureReason, field } from "./stream-consume";
 export type { ProcessOutcome, StreamEntryMeta } from "./stream-consume";
 
-export interface StreamQueueOptions {
+export interface StreamQueueOptions extends Pick<StreamConsumerOptions, "retryBaseMs" | "circuitFailures" | "onCircuit"> {
   /** Key prefix (default `gemini-webhooks:`); the layout is in partitions.ts. */
   prefix?: string;
   /** Streams the events are spread over (default 1). */
@@ -85,6 +85,9 @@ export class StreamQueue {
       maxAttempts: options.maxAttempts ?? 5,
       deadLetterMax: options.deadLetterMax ?? 10_000,
       claimIntervalMs: options.claimIntervalMs ?? Math.max(100, Math.floor(visibilityTimeoutMs / 2)),
+      ...(options.retryBaseMs !== undefined ? { retryBaseMs: options.retryBaseMs } : {}),
+      ...(options.circuitFailures !== undefined ? { circuitFailures: options.circuitFailures } : {}),
+      ...(options.onCircuit ? { onCircuit: options.onCircuit } : {}),
     });
   }
 
