@@ -6,7 +6,7 @@ import { hostname, userInfo } from "node:os";
 import { parseArgs } from "node:util";
 import { ConfigError, loadRedisConfig } from "./config";
 import { DeadLetter, DeadLetterStore } from "./dead-letters";
-import { createRedis, describeTopology } from "./redis";
+import { AUTH_HINT, createRedis, describeTopology, isAuthFailure } from "./redis";
 
 export const DEAD_LETTERS_HELP = `Usage: gemini-webhooks-receiver dead-letters <command>
 
@@ -72,10 +72,13 @@ export async function deadLettersCommand(argv: string[], out: (line: string) => 
 
   const config = loadRedisConfig();
   const redis = createRedis(config, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null, connectTimeout: 5_000 });
-  redis.on("error", () => undefined);
+  let lastError: unknown;
+  redis.on("error", (err: unknown) => (lastError = err));
   try {
     await redis.connect();
   } catch (err) {
+    // ioredis rejects with "Connection is closed." once it gives up; the error before it says why.
+    if (isAuthFailure(err) || isAuthFailure(lastError)) throw new Error(`cannot use Redis at ${describeTopology(config.topology)}: ${AUTH_HINT}`);
     throw new Error(`cannot reach Redis at ${describeTopology(config.topology)} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
   }
   try {

@@ -84,6 +84,14 @@ export function createRedis(config: RedisConfig, options: RedisOptions = {}): Re
   });
 }
 
+/** Redis refused the credentials (a wrong password or user, or none given to a Redis that wants one). */
+export function isAuthFailure(err: unknown): boolean {
+  return /\b(WRONGPASS|NOAUTH|NOPERM)\b|invalid password|Authentication required/i.test(String((err as Error)?.message ?? err));
+}
+
+/** What to tell the operator about a refused login: which settings to look at, never their values. */
+export const AUTH_HINT = "authentication failed: Redis refused the credentials — check REDIS_PASSWORD and REDIS_USERNAME (or the user and password in REDIS_URL; for Sentinel also REDIS_SENTINEL_PASSWORD)";
+
 /** The server's connection: fast failure (a delivery gets 503 rather than waiting), outages logged once. */
 export function connectRedis(config: RedisConfig, log: FastifyBaseLogger): RedisClient {
   // Auto-pipelining sends the commands of one tick in one round trip; a WAIT may block up to its timeout.
@@ -92,10 +100,15 @@ export function connectRedis(config: RedisConfig, log: FastifyBaseLogger): Redis
   // A Cluster reports "Failed to refresh slots cache."; a node's own error says why (refused, TLS, auth).
   let nodeError: string | undefined;
   redis.on("node error", (err: Error, node: string) => (nodeError = `${node}: ${err.message}`));
+  let authLoggedAt = 0;
   redis.on("error", (err: Error) => {
     const cause = nodeError;
     const fields = { err: { message: err.message, ...(cause ? { cause } : {}) }, redis: describeTopology(config.topology) };
-    if (!down) log.error(fields, "redis unreachable: deliveries are answered 503 and /readyz is 503 until it is back");
+    if (isAuthFailure(err) || isAuthFailure(cause)) {
+      // Not an outage that ends by itself: said as what it is, and again every minute while it lasts.
+      if (Date.now() - authLoggedAt >= 60_000) log.error(fields, `redis unreachable: ${AUTH_HINT}; deliveries are answered 503 and /readyz is 503 until it is fixed`);
+      authLoggedAt = Date.now();
+    } else if (!down) log.error(fields, "redis unreachable: deliveries are answered 503 and /readyz is 503 until it is back");
     down = true;
   });
   redis.on("ready", () => {

@@ -11,6 +11,7 @@ import { loadConfig } from "./config";
 import { loadHandlerModule } from "./handler-module";
 import { NonBlockingDestination } from "./log-destination";
 import { buildReceiver } from "./server";
+import { tracingCompatibility } from "./tracing";
 
 /**
  * The last resort of a bounded shutdown: a timer on its own thread, so nothing on the main one — a
@@ -33,6 +34,8 @@ export async function serve(): Promise<void> {
   };
   const { url, metricsUrl } = await receiver.listen();
   receiver.app.log.info({ url, metrics: metricsUrl ?? `${url}/metrics`, handoff: receiver.handoff.kind }, "receiver listening");
+  const tracingProblem = tracingCompatibility(); // after the handler module, which may register the SDK
+  if (tracingProblem) receiver.app.log.warn(tracingProblem);
   process.on("SIGHUP", () => receiver.reloadSecrets());
 
   let stopping = false;

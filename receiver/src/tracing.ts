@@ -76,3 +76,19 @@ async function handleSpan<T>(attributes: Record<string, string | number>, tracep
     throw err;
   }
 }
+
+/** The @opentelemetry/api range the receiver is built on (its package.json; inlined by the image's bundle). */
+const API_RANGE: string = (require("../package.json") as { dependencies: Record<string, string> }).dependencies["@opentelemetry/api"];
+
+/**
+ * An OpenTelemetry SDK the receiver's spans cannot reach, said in a sentence, or undefined. An SDK
+ * registers its tracer provider in a global keyed by the API's major version and stamped with its
+ * own API version; an API sees a global stamped with its own minor version or a newer one, so an SDK
+ * built on an older @opentelemetry/api (1.7 under the receiver's 1.9) records nothing from it — and
+ * neither says so.
+ */
+export function tracingCompatibility(): string | undefined {
+  const registered = (globalThis as Record<symbol, { version?: string; trace?: unknown } | undefined>)[Symbol.for("opentelemetry.js.api.1")];
+  if (!registered?.trace || tracing()) return undefined;
+  return `an OpenTelemetry SDK is registered with @opentelemetry/api ${registered.version ?? "(unknown version)"}, which the receiver's (${API_RANGE}) cannot see: its spans are not recorded. Build the SDK on @opentelemetry/api ${API_RANGE.replace(/^\^/, "")} or newer (1.x)`;
+}

@@ -249,3 +249,35 @@ test("the suite's own check: a fixed port already held fails at once, naming the
   }
   await assertPortFree(port, "the same, once freed");
 });
+
+describe("an OpenTelemetry SDK the receiver's spans cannot reach is said at start-up", () => {
+  /** Starts the CLI with a `--require`d file that registers what an SDK would, on an API of `version`; returns its log. */
+  async function startWith(version: string): Promise<string> {
+    const preload = join(dir, `otel-${version}.js`);
+    // What @opentelemetry/api's registerGlobal leaves: one object per major version, stamped with the API's version.
+    writeFileSync(preload, `globalThis[Symbol.for("opentelemetry.js.api.1")] = { version: ${JSON.stringify(version)}, trace: { getTracer: () => ({ startSpan: () => ({}) }) } };\n`);
+    const port = await freePort();
+    const child = spawn(process.execPath, ["--require", preload, RECEIVER_CLI], { env: { PATH: process.env.PATH, WEBHOOK_SIGNING_SECRETS: secret, PORT: String(port), HOST: "127.0.0.1" }, stdio: ["ignore", "pipe", "pipe"] });
+    let log = "";
+    child.stdout!.on("data", (c: Buffer) => (log += c.toString()));
+    child.stderr!.on("data", (c: Buffer) => (log += c.toString()));
+    try {
+      await waitFor("the receiver listening", () => log.includes("receiver listening"), 15_000);
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      child.kill("SIGTERM");
+      await new Promise((resolve) => child.on("exit", resolve));
+    }
+    return log;
+  }
+
+  test("an SDK on @opentelemetry/api 1.7: one warning naming both versions", async () => {
+    const log = await startWith("1.7.0");
+    assert.match(log, /an OpenTelemetry SDK is registered with @opentelemetry\/api 1\.7\.0, which the receiver's \(\^1\.\d+\.\d+\) cannot see: its spans are not recorded/);
+  }, 30_000);
+
+  test("an SDK on the receiver's API version or newer: no warning", async () => {
+    const log = await startWith("1.99.0");
+    assert.doesNotMatch(log, /cannot see/);
+  }, 30_000);
+});
