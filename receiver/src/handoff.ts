@@ -37,6 +37,12 @@ export interface Handoff {
   deadLetters(): Promise<number>;
   /** Both of the above in one read of the store, with (durable) pending entries and the oldest's time; rejects while it cannot answer. */
   counts(): Promise<StreamCounts>;
+  /**
+   * Whether this replica exports the stream-wide gauges (backlog, dead letters, pending, oldest age):
+   * one replica at a time holds that role (a lease in Redis), so a sum() over replicas counts the
+   * stream once. Always true in memory mode (the queue is this process's own).
+   */
+  reportsStream(): boolean;
   /** Starts the workers (durable mode). */
   start(): Promise<void>;
   /**
@@ -107,6 +113,10 @@ export class MemoryHandoff implements Handoff {
     return { depth: this.#queue.size, deadLetters: 0 };
   }
 
+  reportsStream(): boolean {
+    return true;
+  }
+
   async close(timeoutMs = Infinity): Promise<number> {
     const left = await this.#queue.drain(timeoutMs);
     await this.dedup.close();
@@ -137,6 +147,19 @@ export interface RedisHealth {
 }
 
 /**
+ * The stream gauges' reporter: a lease in Redis held by one replica, renewed every REPORTER_RENEW_MS;
+ * a replica that stops holding it (stopped, cut off from Redis) is replaced once it expires.
+ */
+const REPORTER_LEASE_MS = 30_000;
+const REPORTER_RENEW_MS = 10_000;
+// KEYS: the lease. ARGV: this replica's name, the lease in ms. 1 when this replica holds it (taken or renewed).
+const REPORTER = `
+local holder = redis.call('GET', KEYS[1])
+if not holder then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 end
+if holder == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end
+return 0`;
+
+/**
  * How often the probe asks, and how long a PING may take before Redis counts as not answering: an
  * outage is seen within PROBE_INTERVAL_MS + PROBE_TIMEOUT_MS (1.5 s), a recovery within 0.5 s.
  */
@@ -156,6 +179,8 @@ export class DurableHandoff implements Handoff {
   ) {
     const parse = decodeEvent;
     this.#failoverWaitMs = options.failoverWaitMs ?? 5_000;
+    // Defined before any command is sent (ioredis's auto-pipelining mishandles a script defined later).
+    if (!(redis as { geminiReporter?: unknown }).geminiReporter) redis.defineCommand("geminiReporter", { numberOfKeys: 1, lua: REPORTER });
     this.queue = new StreamQueue(
       redis,
       (payload, meta) => {
@@ -168,6 +193,10 @@ export class DurableHandoff implements Handoff {
     );
   }
 
+  /** This replica's name for the reporter lease. */
+  readonly #name = `${process.env.HOSTNAME ?? "receiver"}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  #reporter = false;
+  #reporterTimer?: NodeJS.Timeout;
   #health: RedisHealth = { answering: true };
   /** Whether the first verdict was told (the gauge exists from the first probe on). */
   #reported = false;
@@ -179,6 +208,9 @@ export class DurableHandoff implements Handoff {
     this.#probeTimer = setInterval(() => this.#probe(), PROBE_INTERVAL_MS);
     this.#probeTimer.unref();
     this.#probe();
+    this.#reporterTimer = setInterval(() => void this.#claimReporter(), REPORTER_RENEW_MS);
+    this.#reporterTimer.unref();
+    await this.#claimReporter();
     // Releases up to 0.3 kept one stream, `<prefix>events` (0.2's default prefix: `gemini-webhook:`).
     if (!this.options.onLegacyBacklog || this.redis.status !== "ready") return;
     const streams = new Map<string, boolean>([["gemini-webhook:events", false]]);
@@ -278,6 +310,29 @@ export class DurableHandoff implements Handoff {
     if (changed) this.options.onHealth?.(health);
   }
 
+  reportsStream(): boolean {
+    return this.#reporter;
+  }
+
+  #leaseKey(): string {
+    return `${this.options.prefix ?? "gemini-webhooks:"}{layout}:gauge-reporter`;
+  }
+
+  /** Takes or renews the reporter lease; while Redis does not answer, the role is kept as it was (a reporter then reports NaN). */
+  async #claimReporter(): Promise<void> {
+    const redis = this.redis as RedisClient & { geminiReporter?: (key: string, name: string, ms: number) => Promise<number> };
+    try {
+      this.#reporter = (await redis.geminiReporter!(this.#leaseKey(), this.#name, REPORTER_LEASE_MS)) === 1;
+    } catch {
+      // unchanged
+    }
+  }
+
+  async #releaseReporter(): Promise<void> {
+    this.#reporter = false;
+    await this.redis.eval("if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0", 1, this.#leaseKey(), this.#name).then(() => undefined, () => undefined);
+  }
+
   depth(): Promise<number> {
     return this.queue.depth();
   }
@@ -294,6 +349,9 @@ export class DurableHandoff implements Handoff {
 
   async close(timeoutMs = Infinity): Promise<number> {
     clearInterval(this.#probeTimer);
+    clearInterval(this.#reporterTimer);
+    // Handing the role over at once: the next replica to renew takes it.
+    if (this.#reporter) await within(this.#releaseReporter(), 500);
     const unfinished = await this.queue.close(timeoutMs);
     // QUIT lets the last acknowledgements land; a Redis that is down (a Cluster still retrying its
     // slots) may never answer it, so it gets a second, then the connection is dropped.

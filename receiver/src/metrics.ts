@@ -157,16 +157,24 @@ export class ReceiverMetrics {
    * asked — an anonymous scraper cannot make Redis work harder. While the store does not answer the
    * gauges read NaN, never 0: an alert on "dead letters above 0" must not clear itself in an outage.
    */
-  track(counts: () => Promise<StreamCounts>, durable: boolean, maxAgeMs = 1_000, now: () => number = Date.now): void {
+  track(counts: () => Promise<StreamCounts>, durable: boolean, reports: () => boolean = () => true, maxAgeMs = 1_000, now: () => number = Date.now): void {
     let cached: { at: number; read: Promise<StreamCounts | undefined> } | undefined;
     const read = () => {
       if (!cached || now() - cached.at >= maxAgeMs) cached = { at: now(), read: counts().catch(() => undefined) };
       return cached.read;
     };
+    // The stream is the same for every replica: only the one holding the reporter role exports these
+    // gauges (the others export no sample at all), so sum() over replicas counts the stream once.
     const collectFrom = (gauge: Gauge, pick: (c: StreamCounts) => number | undefined) => {
       (gauge as unknown as { collect: () => Promise<void> }).collect = async () => {
+        if (!reports()) return;
         const counts = await read();
         gauge.set((counts && pick(counts)) ?? NaN);
+      };
+      const get = gauge.get.bind(gauge);
+      gauge.get = async () => {
+        const metric = await get();
+        return reports() ? metric : { ...metric, values: [] };
       };
     };
     collectFrom(this.queueDepth, (c) => c.depth);

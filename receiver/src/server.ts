@@ -204,7 +204,7 @@ export function buildReceiver(config: ReceiverConfig, options: ReceiverOptions =
       app.log.info({ webhook_id: event.webhookId, type: event.type, data_id: event.data.id ?? null, kind: event.kind }, "gemini webhook processed");
     });
   const handoff = createHandoff(config, options, app, metrics, handlerRunner(handler, metrics, deadlines), outcomeLogger(app, metrics));
-  metrics.track(() => handoff.counts(), handoff.kind === "durable");
+  metrics.track(() => handoff.counts(), handoff.kind === "durable", () => handoff.reportsStream());
 
   let draining = false;
   const deps = { config, keys, handoff, metrics, refusals, draining: () => draining };

@@ -179,7 +179,10 @@ test("REDIS_TLS on a Cluster that speaks TLS only: with the operator's CA (NODE_
   try {
     const ids = Array.from({ length: 30 }, (_, i) => `msg_tls${i}`);
     const answers = await sendAll([trusted.port], ids, 6);
-    assert.deepEqual(new Set(answers.values()), new Set(["accepted"]));
+    // Every delivery answered 200: "accepted", or — when a loaded machine made an accept's answer late
+    // and the sender retried it — "duplicate" (the first one landed). Each is handled once either way.
+    assert.equal([...answers.values()].filter((a) => a !== "accepted" && a !== "duplicate").length, 0, JSON.stringify([...answers]));
+    assert.ok([...answers.values()].filter((a) => a === "accepted").length >= 25, JSON.stringify([...answers]));
     await waitFor("the deliveries handled over TLS", () => runs(record).done.size === 30, 20_000);
   } finally {
     await trusted.kill("SIGTERM");

@@ -129,3 +129,48 @@ test("what on-call asks first is measured: handlers in flight, pending, the olde
     await redis.kill();
   }
 }, 60_000);
+
+test("three replicas on one stream: exactly one exports the stream-wide gauges, so sum() over them is the true backlog; stopping it hands the role over", async () => {
+  const redis = await RedisServer.start({ dir: mkdtempSync(join(work, "sum-")) });
+  const secret = "whsec_" + randomBytes(32).toString("base64");
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  const replicas = await Promise.all(
+    [0, 1, 2].map(async () => {
+      const port = await freePort();
+      const receiver = buildReceiver(loadConfig({ WEBHOOK_SIGNING_SECRETS: secret, REDIS_URL: redis.url, HANDLER_CONCURRENCY: "1", PORT: String(port), HOST: "127.0.0.1" }), { logStream: logSink().stream, handler: () => gate });
+      await receiver.listen();
+      return { receiver, base: `http://127.0.0.1:${port}` };
+    }),
+  );
+  const samples = async (name: string) =>
+    (await Promise.all(replicas.map(async (r) => new RegExp(`^${name} (\\S+)$`, "m").exec(await (await fetch(`${r.base}/metrics`).catch(() => new Response(""))).text())?.[1]))).filter((v): v is string => v !== undefined).map(Number);
+  const stopped = new Set<number>();
+  try {
+    for (let i = 0; i < 30; i++) {
+      const id = `msg_sum_${i}`;
+      const body = JSON.stringify({ type: "batch.succeeded", data: { id: `batches/${id}` } });
+      const ts = Math.floor(Date.now() / 1000);
+      const signature = "v1," + createHmac("sha256", Buffer.from(secret.slice(6), "base64")).update(`${id}.${ts}.${body}`).digest("base64");
+      assert.equal((await fetch(`${replicas[i % 3].base}/webhooks/gemini`, { method: "POST", headers: { "content-type": "application/json", "webhook-id": id, "webhook-timestamp": String(ts), "webhook-signature": signature }, body })).status, 200);
+    }
+    // 30 accepted, 3 taken (one handler each, held at the gate): the stream's backlog is 30, its pending 3.
+    await waitFor("one replica exporting a backlog of 30 and 3 pending", async () => {
+      const [depth, pending] = [await samples("gemini_webhook_queue_depth"), await samples("gemini_webhook_pending")];
+      return depth.length === 1 && depth[0] === 30 && pending.length === 1 && pending[0] === 3;
+    }, 10_000, 100);
+    const inFlight = await samples("gemini_webhook_handlers_in_flight");
+    assert.deepEqual(inFlight, [1, 1, 1], "per-replica metrics stay on every replica");
+    const reporter = (await Promise.all(replicas.map(async (r) => /^gemini_webhook_queue_depth \S+$/m.test(await (await fetch(`${r.base}/metrics`)).text())))).indexOf(true);
+    stopped.add(reporter);
+    await replicas[reporter].receiver.shutdown(500); // its 1 held event stays pending for the others
+    await waitFor("another replica takes the role over and reports the same stream", async () => {
+      const depth = await samples("gemini_webhook_queue_depth");
+      return depth.length === 1 && depth[0] === 30;
+    }, 40_000, 200);
+  } finally {
+    release();
+    await Promise.all(replicas.filter((_, i) => !stopped.has(i)).map((r) => r.receiver.shutdown(1_000)));
+    await redis.kill();
+  }
+}, 90_000);
