@@ -65,6 +65,10 @@ async function failoverRun(label: string, extra: Record<string, string>): Promis
   const answers = await sendAll(replicas.map((r) => r.port), ids, 24, async (n) => {
     if (n >= 700 && !failover) {
       failover = (async () => {
+        // The handlers hold off from the stall until the new master is named: what is answered during
+        // the replica's lag is still in the stream (never handled) when the master dies — the window is
+        // exercised however fast a handler would otherwise have been.
+        writeFileSync(`${record}.paused`, "");
         stalledAt = Date.now();
         set.link.stall();
         await sleep(300);
@@ -75,6 +79,7 @@ async function failoverRun(label: string, extra: Record<string, string>): Promis
           return (await set.masterPort().catch(() => 0)) === set.replica.port;
         }, 30_000, 50);
         const ms = Date.now() - killedAt;
+        rmSync(`${record}.paused`, { force: true });
         // The old master comes back as a replica of the new one (as Sentinel reconfigures it), empty.
         set.master.options = { ...set.master.options, args: ["--replicaof", "127.0.0.1", String(set.replica.port)] };
         await set.master.start();
