@@ -12,21 +12,13 @@ import { startEmulator, RunningEmulator } from "gemini-webhooks-emulator";
 import { closeAllPools } from "gemini-webhooks-client";
 import { PulumiProject } from "../../scripts/yaml-project";
 import { REPO_ROOT } from "../../scripts/paths";
-import { TEST_API_KEY } from "../support/emulator";
+import { callsDuring as emulatorCalls, TEST_API_KEY } from "../support/emulator";
 import { admin } from "../support/admin";
 
 let emulator: RunningEmulator;
 let project: PulumiProject;
 
-async function callsDuring(step: () => Promise<unknown>): Promise<Record<string, number>> {
-  const before = { ...emulator.ctx.metrics.calls };
-  await step();
-  return Object.fromEntries(
-    Object.entries(emulator.ctx.metrics.calls)
-      .filter(([method, n]) => n !== before[method as keyof typeof before])
-      .map(([method, n]) => [method, n - before[method as keyof typeof before]]),
-  );
-}
+const callsDuring = (step: () => Promise<unknown>) => emulatorCalls(emulator, step);
 
 beforeAll(async () => {
   emulator = await startEmulator({ inMemory: true, apiKey: TEST_API_KEY });

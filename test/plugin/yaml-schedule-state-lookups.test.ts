@@ -10,7 +10,7 @@ import { startEmulator, RunningEmulator } from "gemini-webhooks-emulator";
 import { closeAllPools, WebhooksClient } from "gemini-webhooks-client";
 import { PulumiProject } from "../../scripts/yaml-project";
 import { admin } from "../support/admin";
-import { TEST_API_KEY } from "../support/emulator";
+import { callsDuring as emulatorCalls, TEST_API_KEY } from "../support/emulator";
 
 let emulator: RunningEmulator;
 let project: PulumiProject;
@@ -53,15 +53,7 @@ outputs:
   byName: \${byName.webhooks}
 `;
 
-async function callsDuring(step: () => Promise<unknown>): Promise<Record<string, number>> {
-  const before = { ...emulator.ctx.metrics.calls };
-  await step();
-  return Object.fromEntries(
-    Object.entries(emulator.ctx.metrics.calls)
-      .filter(([method, n]) => n !== before[method as keyof typeof before])
-      .map(([method, n]) => [method, n - before[method as keyof typeof before]]),
-  );
-}
+const callsDuring = (step: () => Promise<unknown>) => emulatorCalls(emulator, step);
 
 beforeAll(async () => {
   emulator = await startEmulator({ inMemory: true, apiKey: TEST_API_KEY });

@@ -14,3 +14,14 @@ export async function withEmulator<T>(
     await emulator.close();
   }
 }
+
+/** The API calls `step` made to `emulator`, by method (methods it did not call left out). */
+export async function callsDuring(emulator: RunningEmulator, step: () => Promise<unknown>): Promise<Record<string, number>> {
+  const before = { ...emulator.ctx.metrics.calls };
+  await step();
+  return Object.fromEntries(
+    Object.entries(emulator.ctx.metrics.calls)
+      .filter(([method, n]) => n !== before[method as keyof typeof before])
+      .map(([method, n]) => [method, n - before[method as keyof typeof before]]),
+  );
+}
