@@ -397,8 +397,10 @@ export class StreamConsumer {
       }
       if (this.#abandoned) return;
       this.#succeeded();
-      await this.#ack(partition, id);
+      // Counted when the run succeeds, not when its acknowledgement lands: an acknowledgement lost to a
+      // failover (the entry then runs again) must not make a successful run vanish from the metrics.
       this.onOutcome("ok", payload);
+      await this.#ack(partition, id);
     };
     done()
       .catch(() => undefined) // an ack lost to an outage: the entry runs again later (at-least-once)
