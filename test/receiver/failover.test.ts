@@ -11,6 +11,7 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import Redis from "ioredis";
 import { freePort } from "../../scripts/free-port";
 import { waitFor } from "../../scripts/wait-for";
 import { RedisServer } from "../support/redis-server";
@@ -69,7 +70,19 @@ async function failoverRun(label: string, extra: Record<string, string>): Promis
         // the replica's lag is still in the stream (never handled) when the master dies — the window is
         // exercised however fast a handler would otherwise have been.
         writeFileSync(`${record}.paused`, "");
+        // Everything answered before `stalledAt` is on the replica before the link stalls: a write of
+        // our own, then WAIT for the replica to hold it — replication is one ordered stream, so every
+        // write the master applied before ours is there too. (Without this, on a loaded machine the
+        // replica's own lag reaches back before the stall.)
         stalledAt = Date.now();
+        const marker = new Redis(set.master.port, { lazyConnect: true });
+        try {
+          await marker.connect();
+          await marker.set("failover-marker", String(stalledAt));
+          assert.equal(await marker.call("WAIT", 1, 10_000), 1, "the replica confirmed what came before the stall");
+        } finally {
+          marker.disconnect();
+        }
         set.link.stall();
         await sleep(300);
         killedAt = Date.now();
