@@ -10,7 +10,8 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-async function isFree(port: number): Promise<boolean> {
+/** True when nothing listens on `port` on loopback right now (a bind succeeds). */
+export async function isFree(port: number): Promise<boolean> {
   const server = createServer();
   return new Promise((resolve) => {
     server.once("error", () => resolve(false));

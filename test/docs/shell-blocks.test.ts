@@ -14,7 +14,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { execCommand } from "../../scripts/exec";
 import { pulumiBinDir } from "../../scripts/engine";
-import { assertPortFree } from "../../scripts/free-port";
+import { assertPortFree, isFree } from "../../scripts/free-port";
 import { REPO_ROOT } from "../../scripts/paths";
 import { waitFor } from "../../scripts/wait-for";
 
@@ -107,7 +107,9 @@ test.each(pagesToRun)("the shell blocks of %s run as typed", async (file) => {
         child.kill("SIGTERM");
         await once(child, "exit");
       }
-      await waitFor(`${file}: the emulator on ${port} to stop with its launcher`, async () => !(await fetch(`http://127.0.0.1:${port}/.well-known/jwks.json`).catch(() => undefined)), 5_000, 100);
+      // Stopped means the port is free again (a server that stopped answering may still hold it for a
+      // moment, and the next page starts its emulator on the same port).
+      await waitFor(`${file}: the emulator on ${port} to stop with its launcher and free the port`, () => isFree(Number(port)), 10_000, 100);
     }
     // What `pulumi stack init` and `config set` wrote beside the example.
     for (const f of readdirSync(cwdOf)) if (/^Pulumi\.[^.]+\.yaml$/.test(f)) rmSync(join(cwdOf, f));
