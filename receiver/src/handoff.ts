@@ -200,7 +200,8 @@ export class DurableHandoff implements Handoff {
   #health: RedisHealth = { answering: true };
   /** Whether the first verdict was told (the gauge exists from the first probe on). */
   #reported = false;
-  #probeSince = 0;
+  /** A probe is out (one at a time). */
+  #probing = false;
   #probeTimer?: NodeJS.Timeout;
 
   async start(): Promise<void> {
@@ -274,8 +275,8 @@ export class DurableHandoff implements Handoff {
    * timeout is not sent again, and its answer, when it comes, brings readiness back.
    */
   #probe(): void {
-    if (this.#probeSince > 0) return; // the one still out says "not answering" when its timer fires
-    this.#probeSince = Date.now();
+    if (this.#probing) return; // the one still out says "not answering" when its timer fires
+    this.#probing = true;
     const late = setTimeout(() => this.#setHealth({ answering: false }), PROBE_TIMEOUT_MS);
     late.unref();
     const wanted = this.options.waitReplicas ?? 0;
@@ -298,7 +299,7 @@ export class DurableHandoff implements Handoff {
       .catch((): RedisHealth => ({ answering: false }))
       .then((health) => {
         clearTimeout(late);
-        this.#probeSince = 0;
+        this.#probing = false;
         this.#setHealth(health);
       });
   }

@@ -21,11 +21,6 @@ export class NonBlockingDestination {
     stream.on("error", () => undefined);
   }
 
-  /** Lines dropped because the reader fell more than `maxBytes` behind. */
-  get dropped(): number {
-    return this.#dropped;
-  }
-
   write(line: string): boolean {
     if (this.#queued + line.length > this.maxBytes) {
       this.#dropped++;
