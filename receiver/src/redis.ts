@@ -84,6 +84,16 @@ export function createRedis(config: RedisConfig, options: RedisOptions = {}): Re
   });
 }
 
+/**
+ * Another connection like `redis` whose commands may wait `commandTimeoutMs` for a reply: a blocking
+ * read. Redis hands entries to the consumer when it replies, so a reply the client gives up on (its
+ * event loop stalled past a short timeout) leaves them pending until the visibility timeout.
+ */
+export function duplicateWithTimeout(redis: RedisClient, commandTimeoutMs: number): RedisClient {
+  if (redis instanceof Cluster) return redis.duplicate([], { redisOptions: { ...redis.options.redisOptions, commandTimeout: commandTimeoutMs } });
+  return redis.duplicate({ commandTimeout: commandTimeoutMs });
+}
+
 /** Redis refused the credentials (a wrong password or user, or none given to a Redis that wants one). */
 export function isAuthFailure(err: unknown): boolean {
   return /\b(WRONGPASS|NOAUTH|NOPERM)\b|invalid password|Authentication required/i.test(String((err as Error)?.message ?? err));

@@ -12,7 +12,7 @@
  */
 import { once } from "node:events";
 import type { PartitionKeys } from "./partitions";
-import type { RedisClient } from "./redis";
+import { duplicateWithTimeout, type RedisClient } from "./redis";
 import { within } from "./wait";
 
 export interface StreamEntryMeta {
@@ -102,6 +102,15 @@ export interface StreamConsumerOptions {
 }
 
 /** The circuit's pause before its first probe, and the most it grows to (doubling at each failed probe). */
+/** How long a read for new entries blocks in Redis. */
+const READ_BLOCK_MS = 1_000;
+/**
+ * How much longer than the block a reader waits for the reply. The main connection's fast failure
+ * (2 s) is too short here: an event loop stalled past it (a loaded machine, a GC pause) would give up
+ * on a reply that already handed entries to this consumer, leaving them pending for the visibility
+ * timeout (test/receiver/reader-lag.test.ts).
+ */
+const READER_REPLY_GRACE_MS = 30_000;
 const CIRCUIT_PAUSE_MS = 5_000;
 const CIRCUIT_MAX_PAUSE_MS = 60_000;
 
@@ -214,7 +223,8 @@ export class StreamConsumer {
     if (this.#redis.status !== "ready") await within(once(this.#redis, "ready").then(() => undefined, () => undefined), 2_000);
     if (this.#redis.status === "ready") await Promise.all(this.partitions.map((p) => this.#ensureGroup(p).catch(() => undefined)));
     this.#readers = this.partitions.map(() => {
-      const reader = this.#redis.duplicate() as RedisClient;
+      // Far above the read's BLOCK: only a connection that died without closing waits this long.
+      const reader = duplicateWithTimeout(this.#redis, READ_BLOCK_MS + READER_REPLY_GRACE_MS);
       reader.on("error", () => undefined); // the main connection reports outages
       return reader;
     });
@@ -296,7 +306,7 @@ export class StreamConsumer {
         let reply: [string, Entry[]][] | null;
         try {
           reply = (await this.#unlessStopped(reader.xreadgroup(
-            "GROUP", this.#group, this.#consumer, "COUNT", count, "BLOCK", 1000, "STREAMS", partition.events, ">",
+            "GROUP", this.#group, this.#consumer, "COUNT", count, "BLOCK", READ_BLOCK_MS, "STREAMS", partition.events, ">",
           ))) as [string, Entry[]][] | null;
         } finally {
           this.#reserved -= count;

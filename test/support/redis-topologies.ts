@@ -218,7 +218,7 @@ async function clusterAgrees(ports: number[], access: Access, replicas: number):
       if (/role:slave[\s\S]*master_link_status:up/.test(await askWith<string>(port, access, "INFO", "replication"))) linked++;
     }
     return linked === replicas;
-  }, 30_000, 100);
+  }, 90_000, 100); // six nodes' full syncs beside other suites on two loaded cores took over 30 s
 }
 
 /** A private CA and a certificate for 127.0.0.1 signed by it (openssl), as an operator's internal PKI would issue. */
