@@ -63,3 +63,18 @@ test("the secrets reach the replicas through a mounted file, never their environ
     expect(receiver.inputs.volumes).toEqual(expect.arrayContaining([expect.objectContaining({ containerPath: "/run/gemini", readOnly: true })]));
   }
 });
+
+test("Gemini delivers to the load balancer, which finds every replica under one network alias and checks /readyz", async () => {
+  const containers = byType("docker:index/container:Container");
+  const lb = containers.find((c) => c.name === "load-balancer")!;
+  expect(lb.inputs.ports).toEqual([{ internal: 8080, external: 8080, ip: "127.0.0.1" }]);
+  expect(lb.inputs.volumes).toEqual([expect.objectContaining({ containerPath: "/usr/local/etc/haproxy/haproxy.cfg", readOnly: true })]);
+  for (const receiver of containers.filter((c) => c.name.startsWith("receiver-"))) {
+    expect(receiver.inputs.networksAdvanced).toEqual([expect.objectContaining({ aliases: ["receivers"] })]);
+  }
+  const [webhook] = byType("pulumi-nodejs:dynamic/gemini:Webhook");
+  expect(webhook.inputs.uri).toBe("http://127.0.0.1:8080/webhooks/gemini");
+  const cfg = require("node:fs").readFileSync(require("node:path").join(__dirname, "haproxy.cfg"), "utf8") as string;
+  expect(cfg).toMatch(/server-template receiver 1-10 receivers:8080/);
+  expect(cfg).toMatch(/option httpchk GET \/readyz/);
+});

@@ -1,9 +1,10 @@
 /**
  * A durable receiver deployment: Redis with an append-only file fsynced on every write, and three
  * receiver replicas sharing it (one consumer group: each event handled by one replica, taken over
- * if that replica dies). Each replica runs your handler module (handler/handler.js, mounted), reads
- * the signing secrets from a mounted file that a rotation rewrites without restarting anything, and
- * serves its metrics on a port of their own.
+ * if that replica dies), behind an HAProxy load balancer that sends deliveries only to ready
+ * replicas and retries on another one what a stopping replica refused. Each replica runs your
+ * handler module (handler/handler.js, mounted), reads the signing secrets from a mounted file that a
+ * rotation rewrites without restarting anything, and serves its metrics on a port of their own.
  */
 import * as path from "node:path";
 import * as docker from "@pulumi/docker";
@@ -16,12 +17,16 @@ const stack = pulumi.getStack();
 /** The receiver image's base; without a registry use `scripts/build-base-image.sh`'s output. */
 const baseImage = config.get("baseImage") ?? "node:24-bookworm-slim";
 const redisImage = config.get("redisImage") ?? "redis:7-bookworm";
+/** The load balancer's image (HAProxy 2.6 or newer); without a registry use `scripts/build-haproxy-image.sh`'s output. */
+const lbImage = config.get("lbImage") ?? "haproxy:2.6";
+/** Where the load balancer publishes its port on the Docker host (127.0.0.1). */
+const lbPort = config.getNumber("lbPort") ?? 8080;
 const replicas = config.getNumber("replicas") ?? 3;
 /** Replica i publishes its webhook port on basePort + i and its metrics on metricsBasePort + i (127.0.0.1). */
-const basePort = config.getNumber("basePort") ?? 8080;
+const basePort = config.getNumber("basePort") ?? 8081;
 const metricsBasePort = config.getNumber("metricsBasePort") ?? 9464;
-/** What Gemini delivers to: your load balancer in front of the replicas (default: replica 0). */
-const publicUrl = config.get("publicUrl") ?? `http://127.0.0.1:${basePort}`;
+/** What Gemini delivers to: the public address of the load balancer (default: its port on this host). */
+const publicUrl = config.get("publicUrl") ?? `http://127.0.0.1:${lbPort}`;
 /** Where the secrets file lives on the Docker host (mounted read-only into every replica). */
 const secretsDir = path.resolve(config.get("secretsDir") ?? path.join(".secrets", stack));
 const forwardUrl = config.get("forwardUrl");
@@ -94,7 +99,8 @@ const receivers = Array.from({ length: replicas }, (_, i) =>
         { hostPath: path.join(__dirname, "handler"), containerPath: "/app/handler", readOnly: true },
       ],
       ...(forwardsToHost ? { hosts: [{ host: "host.docker.internal", ip: "host-gateway" }] } : {}),
-      networksAdvanced: [{ name: network.name }],
+      // The load balancer finds every replica under this one name (Docker's DNS answers with all of them).
+      networksAdvanced: [{ name: network.name, aliases: ["receivers"] }],
       ports: [
         { internal: 8080, external: basePort + i, ip: "127.0.0.1" },
         { internal: 9464, external: metricsBasePort + i, ip: "127.0.0.1" },
@@ -108,9 +114,26 @@ const receivers = Array.from({ length: replicas }, (_, i) =>
   ),
 );
 
+// Deliveries go to ready replicas only; what a replica refused while stopping is retried on another.
+const lbImageRef = new docker.RemoteImage("load-balancer", { name: lbImage, keepLocally: true });
+const loadBalancer = new docker.Container(
+  "load-balancer",
+  {
+    name: `gemini-receivers-lb-${stack}`,
+    image: lbImageRef.imageId,
+    command: ["haproxy", "-W", "-db", "-f", "/usr/local/etc/haproxy/haproxy.cfg"],
+    volumes: [{ hostPath: path.join(__dirname, "haproxy.cfg"), containerPath: "/usr/local/etc/haproxy/haproxy.cfg", readOnly: true }],
+    networksAdvanced: [{ name: network.name }],
+    ports: [{ internal: 8080, external: lbPort, ip: "127.0.0.1" }],
+    restart: "unless-stopped",
+  },
+  { dependsOn: receivers },
+);
+
 export const webhookId = webhook.id;
 export const secretsFilePath = path.join(secretsDir, SECRETS_FILE_NAME);
 export const receiverNames = receivers.map((r) => r.name);
 export const receiverUrls = receivers.map((_, i) => `http://127.0.0.1:${basePort + i}/webhooks/gemini`);
 export const metricsUrls = receivers.map((_, i) => `http://127.0.0.1:${metricsBasePort + i}/metrics`);
 export const redisName = redis.name;
+export const loadBalancerName = loadBalancer.name;

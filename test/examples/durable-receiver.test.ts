@@ -3,10 +3,13 @@
  * The durable-receiver example with real Docker, configured the way the stack configures its
  * containers (read from the program under Pulumi's mocks: env, mounts, network and alias, ports,
  * host entries, command): Redis with AOF fsynced always, three receiver replicas with the example's
- * handler module mounted, the secrets file written by the example's own writer. Checked: a rotation
- * with deliveries flowing rejects none and restarts nothing; `docker stop` of a replica under load
- * exits 0 inside Docker's 10 s and loses nothing; a dead letter is replayed with the CLI in the
- * image; a Redis outage leaves the replicas healthy (liveness) but not ready.
+ * handler module mounted, the secrets file written by the example's own writer, and the HAProxy load
+ * balancer with the example's haproxy.cfg, which Gemini delivers to. Checked: a rotation with
+ * deliveries flowing rejects none and restarts nothing; the load is spread over the replicas;
+ * `docker stop` of a replica under load exits 0 inside Docker's 10 s, the senders see 0 answers other
+ * than 2xx and nothing is lost, and the replica started again is back in rotation; a dead letter is
+ * replayed with the CLI in the image; a Redis outage leaves the replicas healthy (liveness) but not
+ * ready, and the load balancer answers 503 until Redis is back.
  */
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
@@ -24,7 +27,7 @@ import { waitFor } from "../../scripts/wait-for";
 import { admin } from "../support/admin";
 import { buildReceiverImage, ContainerInputs, docker, dockerRunArgs, requireDocker } from "../support/docker";
 import { TEST_API_KEY } from "../support/emulator";
-import { deliver, sendAll } from "../support/replicas";
+import { deliver, signed } from "../support/replicas";
 
 const EXAMPLE = join(REPO_ROOT, "examples", "durable-receiver");
 const work = mkdtempSync(join(tmpdir(), "gemini-durable-example-"));
@@ -98,6 +101,7 @@ const inspect = (name: string, format: string) => docker(["inspect", "--format",
 test("the example's stack in Docker: rotation under load rejects none, docker stop loses nothing, a dead letter is replayed, a Redis outage is not a liveness failure", async () => {
   const image = buildReceiverImage();
   const redisImage = execFileSync("bash", [join(REPO_ROOT, "scripts", "build-redis-image.sh")], { encoding: "utf8" }).trim();
+  const lbImage = execFileSync("bash", [join(REPO_ROOT, "scripts", "build-haproxy-image.sh")], { encoding: "utf8" }).trim();
 
   // The handler forwards to this server on the Docker host; ids in `failing` get a 500.
   const forwarded = new Map<string, number>();
@@ -116,20 +120,26 @@ test("the example's stack in Docker: rotation under load rejects none, docker st
   await once(forwardServer, "listening");
   const forwardPort = (forwardServer.address() as { port: number }).port;
 
+  const lbPort = await freePort();
   const basePort = await freePortRange(3);
   const metricsBasePort = await freePortRange(3);
   const stack = await stackResources({
     basePort: String(basePort),
     metricsBasePort: String(metricsBasePort),
     redisImage,
+    lbImage,
+    lbPort: String(lbPort),
     secretsDir: join(work, "secrets"),
     forwardUrl: `http://host.docker.internal:${forwardPort}/events`,
     handlerTimeoutMs: "1000",
     visibilityTimeoutMs: "2000",
     maxAttempts: "2",
   });
-  const [redis, ...receivers] = stack.containers;
+  const redis = stack.containers.find((c) => c.name.startsWith("gemini-receivers-redis-"))!;
+  const receivers = stack.containers.filter((c) => c.name.startsWith("gemini-receiver-"));
+  const lb = stack.containers.find((c) => c.name.startsWith("gemini-receivers-lb-"))!;
   assert.equal(receivers.length, 3);
+  assert.equal(stack.webhook.uri, `http://127.0.0.1:${lbPort}/webhooks/gemini`, "Gemini delivers to the load balancer");
   assert.deepEqual(redis.command?.slice(0, 5), ["redis-server", "--appendonly", "yes", "--appendfsync", "always"]);
   for (const r of receivers) assert.ok(!(r.envs ?? []).some((e) => e.includes("whsec_")), "no secret in a container's environment");
 
@@ -146,11 +156,13 @@ test("the example's stack in Docker: rotation under load rejects none, docker st
   docker(["network", "create", network]);
   docker(["volume", "create", volume]);
   for (const c of stack.containers) {
-    docker(dockerRunArgs(c, c === redis ? redisImage : image));
+    docker(dockerRunArgs(c, c === redis ? redisImage : c === lb ? lbImage : image));
     started.push(c.name);
   }
   await waitFor("three healthy replicas", () => receivers.every((r) => inspect(r.name, "{{.State.Health.Status}}") === "healthy"), 90_000, 500);
   await waitFor("three ready replicas", async () => (await Promise.all(receivers.map((_, i) => fetch(`http://127.0.0.1:${basePort + i}/readyz`)))).every((r) => r.status === 200), 30_000, 200);
+  const lbUrl = `http://127.0.0.1:${lbPort}`;
+  await waitFor("the load balancer passing deliveries", async () => (await fetch(`${lbUrl}/readyz`).catch(() => undefined))?.status === 200, 30_000, 200);
   const startedAt = receivers.map((r) => inspect(r.name, "{{.State.StartedAt}}"));
   const metricsUrls = receivers.map((_, i) => `http://127.0.0.1:${metricsBasePort + i}/metrics`);
   const ports = receivers.map((_, i) => basePort + i);
@@ -178,23 +190,44 @@ test("the example's stack in Docker: rotation under load rejects none, docker st
   assert.deepEqual(receivers.map((r) => inspect(r.name, "{{.State.StartedAt}}")), startedAt, "no replica restarted");
   await waitFor("the 40 events forwarded", () => forwarded.size >= 41, 30_000);
 
-  // 2. docker stop of a replica under load: exit 0 within Docker's 10 s; everything answered 200 is forwarded.
+  // 2. docker stop of a replica under load, every delivery sent once to the load balancer as Gemini
+  //    sends it (no retry by the sender): exit 0 within Docker's 10 s, 0 answers other than 2xx,
+  //    everything forwarded, the load spread over the replicas; started again, the replica is back.
+  const accepted = () => Promise.all(metricsUrls.map((u) => metric(u, 'gemini_webhook_deliveries_total{outcome="verified",kind="static"}').catch(() => NaN)));
+  const acceptedBefore = await accepted();
   const ids = Array.from({ length: 600 }, (_, i) => `msg_load_${i}`);
+  const answers = new Map<number | string, number>();
   let stopped: Promise<{ code: string; ms: number }> | undefined;
-  await sendAll(ports, ids, 12, (n) => {
-    if (n === 200) {
-      const at = Date.now();
-      stopped = Promise.resolve().then(() => {
-        docker(["stop", "-t", "10", receivers[1].name]);
-        return { code: inspect(receivers[1].name, "{{.State.ExitCode}}"), ms: Date.now() - at };
-      });
+  let next = 0;
+  await Promise.all(Array.from({ length: 12 }, async () => {
+    while (next < ids.length) {
+      const id = ids[next++];
+      const status = await fetch(`${lbUrl}/webhooks/gemini`, { ...signed(id, rotated), signal: AbortSignal.timeout(30_000) }).then((r) => r.status, (err: Error) => err.name);
+      answers.set(status, (answers.get(status) ?? 0) + 1);
+      if (next === 200 && !stopped) {
+        const at = Date.now();
+        stopped = Promise.resolve().then(() => {
+          docker(["stop", "-t", "10", receivers[1].name]);
+          return { code: inspect(receivers[1].name, "{{.State.ExitCode}}"), ms: Date.now() - at };
+        });
+      }
     }
-  }, rotated);
+  }));
   const stop = await stopped!;
-  console.log(`durable-receiver example: docker stop under load → exit ${stop.code} in ${stop.ms} ms`);
+  const spread = (await accepted()).map((n, i) => n - acceptedBefore[i]);
+  console.log(`durable-receiver example behind HAProxy: docker stop under load → exit ${stop.code} in ${stop.ms} ms; answers ${JSON.stringify(Object.fromEntries(answers))}; accepted per replica ${spread.join(", ")} (replica 1 stopped after ~200)`);
   assert.equal(stop.code, "0");
   assert.ok(stop.ms < 10_000, `${stop.ms} ms`);
+  assert.deepEqual(Object.fromEntries(answers), { 200: 600 }, "every delivery answered 2xx through the load balancer");
+  assert.ok(spread[0] > 0 && spread[2] > 0, `the load is spread: ${spread.join(", ")}`);
   await waitFor("all 600 forwarded", () => ids.every((id) => forwarded.has(id)), 60_000, 200);
+  docker(["start", receivers[1].name]);
+  const restartedUrl = metricsUrls[1];
+  await waitFor("the restarted replica back in rotation", async () => {
+    const id = `msg_back_${Date.now()}_${Math.random()}`;
+    assert.equal((await fetch(`${lbUrl}/webhooks/gemini`, signed(id, rotated))).status, 200);
+    return (await metric(restartedUrl, 'gemini_webhook_deliveries_total{outcome="verified",kind="static"}').catch(() => 0)) > 0;
+  }, 30_000, 100);
 
   // 3. A dead letter, replayed with the CLI in the image once the downstream is fixed.
   const cli = (...args: string[]) => docker(["exec", receivers[0].name, "node", "/app/receiver.js", "dead-letters", ...args]);
@@ -213,8 +246,10 @@ test("the example's stack in Docker: rotation under load rejects none, docker st
   docker(["stop", redis.name]);
   const up = [receivers[0], receivers[2]];
   await waitFor("not ready", async () => (await fetch(`http://127.0.0.1:${basePort}/readyz`)).status === 503, 10_000);
+  await waitFor("the load balancer answers 503: no replica is ready", async () => (await fetch(`${lbUrl}/webhooks/gemini`, signed("msg_during_outage", rotated))).status === 503, 10_000, 200);
   await new Promise((resolve) => setTimeout(resolve, 20_000)); // past the HEALTHCHECK's 3 × 5 s
   assert.deepEqual(up.map((r) => inspect(r.name, "{{.State.Health.Status}}")), ["healthy", "healthy"]);
   docker(["start", redis.name]);
   await waitFor("ready again", async () => (await fetch(`http://127.0.0.1:${basePort}/readyz`)).status === 200, 30_000, 200);
+  await waitFor("the load balancer passing deliveries again", async () => (await fetch(`${lbUrl}/webhooks/gemini`, signed("msg_after_outage", rotated))).status === 200, 30_000, 200);
 }, 420_000);
