@@ -2,6 +2,7 @@
 # Imports a minimal local image holding this machine's BINARY... (each at /usr/local/bin/<name>)
 # and every library they link, for machines with no image registry (`docker import` of a rootfs).
 # Usage: scripts/import-image.sh IMAGE DESCRIPTION BINARY... ; prints IMAGE. An existing IMAGE is kept.
+# IMAGE_EXTRA_ROOT: a directory whose tree is merged into the image's root as it is.
 set -euo pipefail
 IMAGE="$1"; DESCRIPTION="$2"; shift 2
 
@@ -23,6 +24,7 @@ for bin in "$@"; do
     cp -L "$lib" "$rootfs$lib"
   done
 done
+[ -n "${IMAGE_EXTRA_ROOT:-}" ] && cp -a "$IMAGE_EXTRA_ROOT/." "$rootfs/"
 [ -f /etc/ssl/certs/ca-certificates.crt ] && cp /etc/ssl/certs/ca-certificates.crt "$rootfs/etc/ssl/certs/"
 printf 'root:x:0:0:root:/root:/bin/false\nnode:x:10001:10001:node:/app:/bin/false\n' > "$rootfs/etc/passwd"
 printf 'root:x:0:\nnode:x:10001:\n' > "$rootfs/etc/group"

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { REPO_ROOT } from "../../scripts/paths";
 
 export const RECEIVER_IMAGE = "gemini-webhooks-receiver:test";
+export const EMULATOR_IMAGE = "gemini-webhooks-emulator:test";
 
 export function docker(args: string[], input?: string): string {
   return execFileSync("docker", args, { cwd: REPO_ROOT, encoding: "utf8", input, stdio: ["pipe", "pipe", "pipe"], timeout: 300_000 }).trim();
@@ -23,17 +24,26 @@ export function requireDocker(): void {
   }
 }
 
-let built = false;
+const built = new Set<string>();
 
-/** Builds the receiver image (after `npm run build`, which bundles dist/image/receiver.js). */
-export function buildReceiverImage(): string {
-  if (!built) {
+/** Builds a package's image from its Dockerfile on the local base (after `npm run build`, which bundles dist/image/). */
+function buildImage(tag: string, context: string): string {
+  if (!built.has(tag)) {
     const baseImage = execFileSync("bash", [join(REPO_ROOT, "scripts", "build-base-image.sh")], { encoding: "utf8" }).trim();
-    docker(["build", "-q", "--build-arg", `BASE_IMAGE=${baseImage}`, "-t", RECEIVER_IMAGE, "receiver"]);
-    built = true;
+    docker(["build", "-q", "--build-arg", `BASE_IMAGE=${baseImage}`, "-t", tag, context]);
+    built.add(tag);
   }
-  return RECEIVER_IMAGE;
+  return tag;
 }
+
+/** The receiver image (receiver/Dockerfile). */
+export const buildReceiverImage = (): string => buildImage(RECEIVER_IMAGE, "receiver");
+
+/** The emulator image (emulator/Dockerfile). */
+export const buildEmulatorImage = (): string => buildImage(EMULATOR_IMAGE, "emulator");
+
+/** A local image of this machine's python3 and standard library (scripts/build-python-image.sh). */
+export const buildPythonImage = (): string => execFileSync("bash", [join(REPO_ROOT, "scripts", "build-python-image.sh")], { encoding: "utf8" }).trim();
 
 /** A `docker:index/container:Container`'s inputs as a stack declares them (read under Pulumi's mocks). */
 export interface ContainerInputs {
