@@ -14,7 +14,6 @@ import { Webhook } from "standardwebhooks";
 import { waitFor } from "../../scripts/wait-for";
 import { buildEmulatorImage, requireDocker } from "../support/docker";
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const { GoogleGenAI } = require("@google/genai") as typeof Genai;
 
 // Testcontainers' reaper is an image from Docker Hub, which this machine cannot pull (docs/emulator.md).
@@ -33,14 +32,14 @@ test("started by Testcontainers: Google's SDK at baseUrl, signed deliveries to a
   const ai = new GoogleGenAI({ apiKey: emulator.apiKey, httpOptions: { baseUrl: emulator.baseUrl } });
 
   // A receiver on this host, as a user's test would run one: standardwebhooks verifies each delivery.
-  let verifier: Webhook | undefined;
+  const secret: { verifier?: Webhook } = {};
   const verified: string[] = [];
   receiver = createServer((request, response) => {
     let body = "";
     request.on("data", (chunk: Buffer) => (body += chunk));
     request.on("end", () => {
       try {
-        const event = verifier!.verify(body, request.headers as Record<string, string>) as { type: string };
+        const event = secret.verifier!.verify(body, request.headers as Record<string, string>) as { type: string };
         verified.push(event.type);
         response.writeHead(204).end();
       } catch {
@@ -53,7 +52,7 @@ test("started by Testcontainers: Google's SDK at baseUrl, signed deliveries to a
   const port = (receiver.address() as { port: number }).port;
 
   const created = await ai.webhooks.create({ uri: `http://host.docker.internal:${port}/hook`, subscribed_events: ["batch.succeeded"] });
-  verifier = new Webhook(created.new_signing_secret!);
+  secret.verifier = new Webhook(created.new_signing_secret!);
   const { event_id } = await emulator.trigger("batch.succeeded");
   await waitFor("the delivery verified on the host", () => verified.length === 1, 30_000, 100);
   assert.deepEqual(verified, ["batch.succeeded"]);
