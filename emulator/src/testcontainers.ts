@@ -13,7 +13,6 @@ import { randomBytes } from "node:crypto";
 import { AbstractStartedContainer, GenericContainer, getContainerRuntimeClient, StartedTestContainer, Wait } from "testcontainers";
 
 const PORT = 8089;
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const VERSION = (require("../package.json") as { version: string }).version;
 
 /** The image `release.yml` publishes for this package's version. */
