@@ -6,8 +6,11 @@
  *
  * Served names: loopback (`localhost`, `127.0.0.0/8`, `::1`), the bound address, the `--public-url`
  * host, and `--allow-host` additions; bound to every interface, also this machine's interface
- * addresses and `host.docker.internal` (how containers reach the Docker host).
+ * addresses, its default gateways' addresses and `host.docker.internal` (in a container: how the
+ * Docker host reaches it through a published port — Testcontainers' `getHost()` inside another
+ * container). Addresses cannot be rebound: only names can.
  */
+import { readFileSync } from "node:fs";
 import { isIP } from "node:net";
 import { networkInterfaces } from "node:os";
 
@@ -57,6 +60,26 @@ function isLoopback(name: string): boolean {
   return name === "localhost" || name === "::1" || (isIP(name) === 4 && name.startsWith("127."));
 }
 
+/** The IPv4 default gateways of this machine (Linux's routing table; none elsewhere). */
+export function defaultGateways(routes = readRoutes()): string[] {
+  const gateways: string[] = [];
+  for (const line of routes.split("\n").slice(1)) {
+    const [, destination, gateway] = line.trim().split(/\s+/);
+    if (destination !== "00000000" || !gateway || !/^[0-9A-F]{8}$/i.test(gateway) || gateway === "00000000") continue;
+    // Little-endian hex: 0101A8C0 is 192.168.1.1.
+    gateways.push([6, 4, 2, 0].map((i) => parseInt(gateway.slice(i, i + 2), 16)).join("."));
+  }
+  return gateways;
+}
+
+function readRoutes(): string {
+  try {
+    return readFileSync("/proc/net/route", "utf8");
+  } catch {
+    return "";
+  }
+}
+
 export class HostPolicy {
   readonly #names = new Set<string>();
 
@@ -70,6 +93,7 @@ export class HostPolicy {
     if (!everywhere) add(isIP(bound) === 6 ? `[${bound}]` : bound);
     else {
       for (const addresses of Object.values(networkInterfaces())) for (const a of addresses ?? []) add(a.family === "IPv6" ? `[${a.address.split("%")[0]}]` : a.address);
+      for (const gateway of defaultGateways()) add(gateway);
       this.#names.add("host.docker.internal");
     }
     if (options.publicUrl) add(new URL(options.publicUrl).host);

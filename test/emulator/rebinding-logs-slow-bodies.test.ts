@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { Writable } from "node:stream";
 import { startEmulator, RunningEmulator } from "gemini-webhooks-emulator";
+import { defaultGateways } from "../../emulator/src/host-policy";
 import { rawRequest } from "../support/raw-http";
 
 function port(emulator: RunningEmulator): number {
@@ -121,11 +122,20 @@ describe("DNS rebinding: an emulator without --api-key (the default)", () => {
     try {
       const p = port(wide);
       for (const host of ["host.docker.internal", "emulator.internal:8089", "gemini.test"]) assert.equal((await page(p, "GET /v1beta/webhooks HTTP/1.1", host)).status, 200, host);
+      // The default gateway's address (in a container: the Docker host, as Testcontainers reaches it).
+      for (const gateway of defaultGateways()) assert.equal((await page(p, "GET /v1beta/webhooks HTTP/1.1", `${gateway}:${p}`)).status, 200, gateway);
       assert.equal((await page(p, "GET /v1beta/webhooks HTTP/1.1", "evil.example")).status, 403);
+      assert.equal((await page(p, "GET /v1beta/webhooks HTTP/1.1", "203.0.113.9")).status, 403, "an address that is neither this machine's nor its gateway's");
     } finally {
       await wide.close();
     }
   });
+});
+
+test("the default gateways are read from Linux's routing table (little-endian hex)", () => {
+  const table = ["Iface\tDestination\tGateway \tFlags", "eth0\t00000000\t010200C0\t0003", "docker0\t000011AC\t00000000\t0001", "wg0\t00000000\t00000000\t0001"].join("\n");
+  assert.deepEqual(defaultGateways(table), ["192.0.2.1"]);
+  assert.deepEqual(defaultGateways(""), []);
 });
 
 test("a key sent in the query string never reaches the request log, in any spelling", async () => {
