@@ -14,19 +14,19 @@
  */
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { GO_MODULE, schemaJson } from "pulumi-gemini-webhooks/plugin/schema";
 import { packPlugin, PLATFORMS, PLUGIN_FILES, PLUGIN_VERSION, pluginTarball, sourceDateEpoch } from "./bundle-plugin";
+import { ACTIONLINT_VERSION, actionlintBin, shippedWorkflows } from "./actionlint";
 import { pulumiBinDir } from "./engine";
-import { CACHE_DIR, REPO_ROOT } from "./paths";
+import { REPO_ROOT } from "./paths";
 import { PYTHON_PULUMI_VERSION, pythonVenv } from "./python-venv";
 import { SDKS_DIR } from "./gen-sdks";
 
 export const RELEASE_DIR = join(REPO_ROOT, "dist", "release");
 export const WORKSPACES = ["client", "provider", "emulator", "receiver"] as const;
-const ACTIONLINT_VERSION = "v1.7.12";
 
 function ok(line: string): void {
   console.log(`release:check ok  ${line}`);
@@ -178,12 +178,8 @@ function checkGo(): void {
 }
 
 function checkWorkflows(): void {
-  const bin = join(CACHE_DIR, `actionlint-${ACTIONLINT_VERSION}`);
-  if (!existsSync(join(bin, "actionlint"))) {
-    run("go", ["install", `github.com/rhysd/actionlint/cmd/actionlint@${ACTIONLINT_VERSION}`], { env: { ...process.env, GOBIN: bin } });
-  }
-  const workflows = readdirSync(join(REPO_ROOT, ".github", "workflows")).map((f) => join(".github", "workflows", f));
-  run(join(bin, "actionlint"), ["-shellcheck=", "-pyflakes=", ...workflows]);
+  const workflows = shippedWorkflows();
+  run(actionlintBin(), ["-shellcheck=", "-pyflakes=", ...workflows]);
   ok(`workflows: actionlint ${ACTIONLINT_VERSION} accepts ${workflows.join(", ")}`);
 }
 
