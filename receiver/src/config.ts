@@ -49,6 +49,8 @@ export interface ReceiverConfig {
   };
   /** Durable mode's Redis (REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES); absent: in memory. */
   redis?: RedisConfig;
+  /** HANDLER_URL: each verified event POSTed there, signed with the forwarding secrets (forward.ts). */
+  forward?: { url: string; signingSecrets: string[]; signingSecretsFile?: string };
   /** When set, `/metrics` is served on its own listener (and the webhook port answers 404 for it). */
   metrics?: { port: number; host: string };
   maxBodyBytes: number;
@@ -85,6 +87,10 @@ export const VARIABLES: readonly { name: string; fallback: string; doc: string }
   { name: "REDIS_WAIT_TIMEOUT_MS", fallback: "1000", doc: "how long an answer waits for REDIS_WAIT_REPLICAS" },
   { name: "REDIS_FAILOVER_WAIT_MS", fallback: "5000", doc: "an accept meeting Redis down (a failover, a blip) waits this long for it before answering 503" },
   { name: "HANDLER_MODULE", fallback: "", doc: "a module exporting async handle(event, meta) (default: log each event)" },
+  { name: "HANDLER_URL", fallback: "", doc: "or a backend in any language: each verified event POSTed there, signed with FORWARD_SIGNING_SECRETS (https:, or http: to loopback)" },
+  { name: "HANDLER_URL_ALLOW_HTTP", fallback: "false", doc: "allow an http: HANDLER_URL off loopback (a private network only: the events travel in clear text)" },
+  { name: "FORWARD_SIGNING_SECRETS", fallback: "", doc: "HANDLER_URL: whsec_ secrets the forwards are signed with (each signs; two during a rotation), not Gemini's" },
+  { name: "FORWARD_SIGNING_SECRETS_FILE", fallback: "", doc: "or a file holding them, re-read when it changes and on SIGHUP" },
   { name: "HANDLER_CONCURRENCY", fallback: "8", doc: "handlers running at once in this process" },
   { name: "HANDLER_TIMEOUT_MS", fallback: "30000", doc: "a handler run past this is a failed attempt (reason timeout); meta.signal is aborted" },
   { name: "HANDLER_MAX_ATTEMPTS", fallback: "5", doc: "durable mode: runs of one event before it is dead-lettered" },
@@ -101,7 +107,7 @@ export const VARIABLES: readonly { name: string; fallback: string; doc: string }
 ];
 
 /** Prefixes that belong to the receiver: an unknown name with one is a typo, and stops start-up. */
-export const PREFIXES = ["WEBHOOK_", "REDIS_", "HANDLER_", "JWKS_", "JWT_", "DEAD_LETTER_", "METRICS_", "SHUTDOWN_"] as const;
+export const PREFIXES = ["WEBHOOK_", "REDIS_", "HANDLER_", "FORWARD_", "JWKS_", "JWT_", "DEAD_LETTER_", "METRICS_", "SHUTDOWN_"] as const;
 
 /**
  * Variables Kubernetes injects for every Service in the namespace (a Service named `redis` gives
@@ -198,22 +204,46 @@ export function readSecretsFile(file: string): { text: string; mode: number } {
   }
 }
 
-function secretsFrom(env: NodeJS.ProcessEnv): { signingSecrets: string[]; signingSecretsFile?: string } {
-  const file = env.WEBHOOK_SIGNING_SECRETS_FILE?.trim();
-  if (file && env.WEBHOOK_SIGNING_SECRETS?.trim()) {
-    throw new ConfigError("WEBHOOK_SIGNING_SECRETS and WEBHOOK_SIGNING_SECRETS_FILE exclude each other: set one");
+/** Secrets from `<name>` or `<name>_FILE` (one of them); the file's path is kept for reloads. */
+function secretsFrom(env: NodeJS.ProcessEnv, name = "WEBHOOK_SIGNING_SECRETS"): { signingSecrets: string[]; signingSecretsFile?: string } {
+  const file = env[`${name}_FILE`]?.trim();
+  if (file && env[name]?.trim()) {
+    throw new ConfigError(`${name} and ${name}_FILE exclude each other: set one`);
   }
   if (file) {
     let text: string;
     try {
       text = readSecretsFile(file).text;
     } catch (err) {
-      throw new ConfigError(`WEBHOOK_SIGNING_SECRETS_FILE: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+      throw new ConfigError(`${name}_FILE: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
     }
-    return { signingSecrets: readSecrets("WEBHOOK_SIGNING_SECRETS_FILE", text), signingSecretsFile: file };
+    return { signingSecrets: readSecrets(`${name}_FILE`, text), signingSecretsFile: file };
   }
-  const text = env.WEBHOOK_SIGNING_SECRETS ?? "";
-  return { signingSecrets: parseSecrets(text).length ? readSecrets("WEBHOOK_SIGNING_SECRETS", text) : [] };
+  const text = env[name] ?? "";
+  return { signingSecrets: parseSecrets(text).length ? readSecrets(name, text) : [] };
+}
+
+/** HANDLER_URL and its secrets; every mistake named at start-up. */
+function forwardFrom(env: NodeJS.ProcessEnv): ReceiverConfig["forward"] {
+  const raw = env.HANDLER_URL?.trim();
+  const secrets = secretsFrom(env, "FORWARD_SIGNING_SECRETS");
+  if (!raw) {
+    if (secrets.signingSecrets.length || env.HANDLER_URL_ALLOW_HTTP?.trim()) throw new ConfigError("FORWARD_SIGNING_SECRETS and HANDLER_URL_ALLOW_HTTP are for HANDLER_URL, which is not set");
+    return undefined;
+  }
+  if (env.HANDLER_MODULE?.trim()) throw new ConfigError("HANDLER_URL and HANDLER_MODULE exclude each other: the events go to one handler");
+  const target = url(env, "HANDLER_URL", ["http:", "https:"])!;
+  const parsed = new URL(target);
+  // A password in the URL would be in every log line and error that names the target.
+  if (parsed.username || parsed.password) throw new ConfigError("HANDLER_URL must not hold a user or password: the forwards are authenticated by their signature (FORWARD_SIGNING_SECRETS)");
+  if (parsed.hash) throw new ConfigError("HANDLER_URL must not have a #fragment");
+  if (parsed.protocol === "http:" && !isLoopback(parsed.hostname) && !boolean(env, "HANDLER_URL_ALLOW_HTTP", false)) {
+    throw new ConfigError(`HANDLER_URL uses http: on ${parsed.hostname}, not loopback: use https:, or set HANDLER_URL_ALLOW_HTTP=true for a private network (the events and their signatures travel in clear text)`);
+  }
+  if (!secrets.signingSecrets.length) {
+    throw new ConfigError("HANDLER_URL needs FORWARD_SIGNING_SECRETS (or FORWARD_SIGNING_SECRETS_FILE): a whsec_ secret of its own that the backend verifies the forwards with — not Gemini's signing secret");
+  }
+  return { url: target, ...secrets };
 }
 
 function jwtFrom(env: NodeJS.ProcessEnv): ReceiverConfig["jwt"] {
@@ -362,6 +392,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ReceiverConfig
   if (signingSecrets.length === 0 && !jwt) {
     throw new ConfigError("nothing to verify with: set WEBHOOK_SIGNING_SECRETS (static webhooks) and/or JWKS_URI, JWT_ISSUER, JWT_AUDIENCE (dynamic webhooks)");
   }
+  const forward = forwardFrom(env);
+  if (forward && forward.signingSecrets.some((secret) => signingSecrets.includes(secret))) {
+    throw new ConfigError("FORWARD_SIGNING_SECRETS must not hold a Gemini signing secret (WEBHOOK_SIGNING_SECRETS): a backend holding it could forge deliveries to this receiver; generate one of its own");
+  }
   const handlerModule = env.HANDLER_MODULE?.trim() || undefined;
   if (handlerModule && !existsSync(handlerModule)) throw new ConfigError(`HANDLER_MODULE: no file at ${handlerModule}`);
   const logLevel = env.LOG_LEVEL?.trim() || "info";
@@ -378,6 +412,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ReceiverConfig
     signingSecrets,
     ...(signingSecretsFile ? { signingSecretsFile } : {}),
     ...(handlerModule ? { handlerModule } : {}),
+    ...(forward ? { forward } : {}),
     ...handlingFrom(env),
     toleranceSeconds: integer(env, "WEBHOOK_TIMESTAMP_TOLERANCE_SECONDS", 300, 1, 3600),
     jwt,

@@ -9,6 +9,8 @@ export interface ReceivedEvent {
   userMetadata?: Record<string, unknown>;
   /** The whole parsed envelope. */
   envelope: Record<string, unknown>;
+  /** The verified body exactly as it arrived (what HANDLER_URL forwards); absent for events a 0.3 replica queued. */
+  body?: string;
 }
 
 export interface HandlerMeta {
@@ -55,5 +57,6 @@ export function decodeEvent(payload: string): ReceivedEvent {
   const second = payload.indexOf("\n", first + 1);
   const kind = payload.slice(0, first);
   if (first < 0 || second < 0 || (kind !== "static" && kind !== "dynamic")) throw new TypeError("not an event entry");
-  return eventOf(kind, payload.slice(first + 1, second), JSON.parse(payload.slice(second + 1)) as Record<string, unknown>);
+  const body = payload.slice(second + 1);
+  return { ...eventOf(kind, payload.slice(first + 1, second), JSON.parse(body) as Record<string, unknown>), body };
 }

@@ -80,7 +80,7 @@ export class MemoryHandoff implements Handoff {
 
   async start(): Promise<void> {}
 
-  async accept(dedupKeys: string[], event: ReceivedEvent, traceparent?: string): Promise<AcceptResult> {
+  async accept(dedupKeys: string[], event: ReceivedEvent, traceparent?: string, body?: string): Promise<AcceptResult> {
     if (!this.dedup.ready()) throw new Error("dedup store not ready");
     const claimed: string[] = [];
     for (const key of dedupKeys) {
@@ -88,7 +88,7 @@ export class MemoryHandoff implements Handoff {
       claimed.push(key);
     }
     if (claimed.length < dedupKeys.length) return "duplicate";
-    if (this.#queue.push({ event, traceparent, acceptedAt: Date.now() })) return "accepted";
+    if (this.#queue.push({ event: body === undefined ? event : { ...event, body }, traceparent, acceptedAt: Date.now() })) return "accepted";
     await Promise.all(claimed.map((k) => this.dedup.release(k))).catch(() => undefined); // the sender's retry must be processed
     return "full";
   }

@@ -18,6 +18,8 @@ export { HandlerTimeoutError, ShutdownError } from "./deadline";
 export { DeadLetterStore } from "./dead-letters";
 export type { DeadLetter } from "./dead-letters";
 export { loadHandlerModule } from "./handler-module";
+export { createForwarder, ForwardError, forwardSignature, retryAfterMs } from "./forward";
+export type { Forwarder, ForwardObserver } from "./forward";
 export { loadConfig, ConfigError, VARIABLES } from "./config";
 export type { ReceiverConfig } from "./config";
 export { MemoryDedup } from "./dedup";

@@ -67,6 +67,19 @@ export class ReceiverMetrics {
     labelNames: ["outcome"],
     registers: [this.registry],
   });
+  readonly forwardSecretsReloads = new Counter({
+    name: "gemini_webhook_forward_secrets_reload_total",
+    help: "HANDLER_URL: reloads of FORWARD_SIGNING_SECRETS_FILE, by outcome (failed: the old secrets stay in use).",
+    labelNames: ["outcome"],
+    registers: [this.registry],
+  });
+  readonly forwards = new Histogram({
+    name: "gemini_webhook_forward_seconds",
+    help: "HANDLER_URL: one forward, from the request to the backend's answer, by outcome (ok: 2xx; 3xx, 4xx, 5xx: the backend's answer; error: no answer — refused, reset, timed out).",
+    labelNames: ["outcome"],
+    buckets: [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30],
+    registers: [this.registry],
+  });
   readonly queueDepth = new Gauge({
     name: "gemini_webhook_queue_depth",
     help: "Events accepted and not yet handled (the durable streams' length in durable mode). NaN while Redis does not answer.",

@@ -13,6 +13,7 @@ import type { ReceiverConfig } from "./config";
 import { Deadlines, HandlerTimeoutError } from "./deadline";
 import { DedupStore, MemoryDedup } from "./dedup";
 import type { EventHandler } from "./event";
+import { createForwarder, Forwarder } from "./forward";
 import { DurableHandoff, Handoff, MemoryHandoff, OutcomeSink, Process } from "./handoff";
 import { ReceiverMetrics } from "./metrics";
 import { connectRedis, describeTopology } from "./redis";
@@ -196,10 +197,15 @@ export function buildReceiver(config: ReceiverConfig, options: ReceiverOptions =
   const app = createApp(config, options);
   const metrics = new ReceiverMetrics();
   const keys = new SigningKeys(config, app.log, (outcome) => metrics.secretsReloads.labels({ outcome }).inc());
+  // HANDLER_URL: the handler forwards to the backend, signing with secrets of its own (reloadable too).
+  const forwardKeys = config.forward ? new SigningKeys(config.forward, app.log, (outcome) => metrics.forwardSecretsReloads.labels({ outcome }).inc(), "FORWARD_SIGNING_SECRETS_FILE") : undefined;
+  const forwarder: Forwarder | undefined =
+    config.forward && !options.handler ? createForwarder(config.forward.url, () => forwardKeys!.current, (outcome, seconds) => metrics.forwards.labels({ outcome }).observe(seconds)) : undefined;
   const refusals = new RefusalLog(app.log, options.refusalLogWindowMs);
   const deadlines = new Deadlines(config.handlerTimeoutMs);
   const handler: EventHandler =
     options.handler ??
+    forwarder?.handler ??
     (async (event) => {
       app.log.info({ webhook_id: event.webhookId, type: event.type, data_id: event.data.id ?? null, kind: event.kind }, "gemini webhook processed");
     });
@@ -217,6 +223,7 @@ export function buildReceiver(config: ReceiverConfig, options: ReceiverOptions =
     });
   }
   keys.watch();
+  forwardKeys?.watch();
 
   let metricsServer: Server | undefined;
   let started = false;
@@ -225,7 +232,7 @@ export function buildReceiver(config: ReceiverConfig, options: ReceiverOptions =
     app,
     metrics,
     handoff,
-    reloadSecrets: () => keys.reload(),
+    reloadSecrets: () => [keys.reload(), forwardKeys?.reload() ?? true].every(Boolean),
     start: async () => {
       if (started) return;
       started = true;
@@ -248,6 +255,8 @@ export function buildReceiver(config: ReceiverConfig, options: ReceiverOptions =
         const unfinished = await handoff.close(timeoutMs);
         deadlines.abortAll(); // handlers still running are told to stop; their outcomes no longer count
         keys.close();
+        forwardKeys?.close();
+        await forwarder?.close();
         refusals.close();
         metricsServer?.close();
         await app.close();

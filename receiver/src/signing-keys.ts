@@ -1,6 +1,7 @@
 /**
- * The static signing secrets in use, from WEBHOOK_SIGNING_SECRETS or from a file that can change
- * (WEBHOOK_SIGNING_SECRETS_FILE: a mounted Docker or Kubernetes secret). The file is re-read when it
+ * Signing secrets in use — the static webhooks' (WEBHOOK_SIGNING_SECRETS) or the forwards'
+ * (FORWARD_SIGNING_SECRETS) — from the variable or from a file that can change (`<name>_FILE`: a
+ * mounted Docker or Kubernetes secret). The file is re-read when it
  * changes and on SIGHUP, so a rotation needs no restart; a malformed new file keeps the secrets in
  * use and says why (never what it holds).
  */
@@ -21,6 +22,8 @@ export class SigningKeys {
     private readonly log: FastifyBaseLogger,
     /** Told of every reload attempt (the `gemini_webhook_secrets_reload_total{outcome}` counter). */
     private readonly onReload: (outcome: "ok" | "failed") => void = () => undefined,
+    /** The file's variable, for messages. */
+    private readonly variable = "WEBHOOK_SIGNING_SECRETS_FILE",
   ) {
     this.current = config.signingSecrets.length ? decodeSecrets(config.signingSecrets) : [];
     if (config.signingSecretsFile) this.#checkMode(config.signingSecretsFile);
@@ -36,7 +39,7 @@ export class SigningKeys {
     }
     if ((mode & 0o077) === 0 || mode === this.#warnedMode) return;
     this.#warnedMode = mode;
-    this.log.warn({ file, mode: `0${mode.toString(8)}` }, "WEBHOOK_SIGNING_SECRETS_FILE is readable by group or others: make it 0600 (or 0400), owned by the receiver's user");
+    this.log.warn({ file, mode: `0${mode.toString(8)}` }, `${this.variable} is readable by group or others: make it 0600 (or 0400), owned by the receiver's user`);
   }
 
   /** Re-reads the file; true when the new secrets are in use. */
@@ -48,11 +51,11 @@ export class SigningKeys {
       const next = decodeSecrets(parseSecrets(text));
       this.#checkMode(file, mode);
       this.current = next;
-      this.log.info({ secrets: next.length }, "signing secrets reloaded from WEBHOOK_SIGNING_SECRETS_FILE");
+      this.log.info({ secrets: next.length }, `signing secrets reloaded from ${this.variable}`);
       this.onReload("ok");
       return true;
     } catch (err) {
-      this.log.error({ err: { message: (err as Error).message } }, "WEBHOOK_SIGNING_SECRETS_FILE could not be used; keeping the secrets in use");
+      this.log.error({ err: { message: (err as Error).message } }, `${this.variable} could not be used; keeping the secrets in use`);
       this.onReload("failed");
       return false;
     }

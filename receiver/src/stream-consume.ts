@@ -400,7 +400,7 @@ export class StreamConsumer {
           this.onOutcome("dead_letter", payload, err, trimmed);
         } else {
           this.onOutcome("failed", payload, err);
-          this.#retryLater(partition, id, attempt); // stays pending: this replica tries again after a backoff, another one after the visibility timeout
+          this.#retryLater(partition, id, attempt, retryAfterOf(err)); // stays pending: this replica tries again after a backoff, another one after the visibility timeout
         }
         this.#failed();
         return;
@@ -429,10 +429,13 @@ export class StreamConsumer {
    * it over after the visibility timeout, as before. While the circuit is open the retry waits for
    * the claim loop instead (no attempt is spent on a downstream known to be broken).
    */
-  #retryLater(partition: PartitionKeys, id: string, attempt: number): void {
+  #retryLater(partition: PartitionKeys, id: string, attempt: number, retryAfterMs = 0): void {
     if (!this.#running) return;
     const base = this.#options.retryBaseMs ?? 2_000;
-    const delay = Math.min(this.#options.visibilityTimeoutMs * 0.8, base * 2 ** (attempt - 1)) * (0.5 + Math.random() / 2);
+    const ceiling = this.#options.visibilityTimeoutMs * 0.8;
+    const backoff = Math.min(ceiling, base * 2 ** (attempt - 1)) * (0.5 + Math.random() / 2);
+    // A downstream's Retry-After (HANDLER_URL) moves the retry later, within the visibility timeout.
+    const delay = Math.max(backoff, Math.min(ceiling, retryAfterMs));
     this.#redis.xclaim(partition.events, this.#group, this.#consumer, 0, id, "IDLE", 0, "JUSTID").catch(() => undefined);
     const timer = setTimeout(() => {
       this.#retries.delete(timer);
@@ -541,6 +544,12 @@ export function field(fields: Fields | null, name: string): string | undefined {
   if (!fields) return undefined;
   for (let i = 0; i < fields.length - 1; i += 2) if (fields[i] === name) return fields[i + 1];
   return undefined;
+}
+
+/** How long the failed run's downstream asked to be left alone (`retryAfterMs` on the error), else 0. */
+function retryAfterOf(err: unknown): number {
+  const ms = (err as { retryAfterMs?: unknown })?.retryAfterMs;
+  return typeof ms === "number" && Number.isFinite(ms) && ms > 0 ? ms : 0;
 }
 
 function errorText(err: unknown): string {
