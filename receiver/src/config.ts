@@ -4,11 +4,14 @@
  * Invalid values stop start-up with a message naming the variable; secrets are never echoed.
  */
 import { closeSync, constants, existsSync, fstatSync, openSync, readFileSync } from "node:fs";
-import { ConfigError } from "./errors";
 import type { HostPort, RedisConfig, RedisTopology } from "./redis";
-import { decodeSecrets, parseSecrets } from "./verify-static";
+import { decodeSecrets, parseSecrets } from "./verify/static-node";
 
-export { ConfigError } from "./errors";
+/** A configuration mistake: stops start-up with a message naming the variable (never a secret's value). */
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+  readonly code = "ERR_RECEIVER_CONFIG";
+}
 
 export interface ReceiverConfig {
   port: number;

@@ -1,10 +1,10 @@
 /** The verifying receiver as a library: verifiers, the Fastify app, dedup stores. */
-export { verifyStaticDelivery, decodeSecrets } from "./verify-static";
-export type { StaticVerifyOptions, VerifiedDelivery } from "./verify-static";
-export { verifyDynamicDelivery } from "./verify-dynamic";
-export type { DynamicVerifyOptions, VerifiedDynamicDelivery } from "./verify-dynamic";
-export { WebhookVerificationError } from "./errors";
-export type { VerificationReason } from "./errors";
+export { verifyStaticDelivery, decodeSecrets } from "./verify/static-node";
+export type { StaticVerifyOptions, VerifiedDelivery } from "./verify/static-node";
+export { verifyDynamicDelivery } from "./verify/dynamic";
+export type { DynamicVerifyOptions, VerifiedDynamicDelivery } from "./verify/dynamic";
+export { WebhookVerificationError } from "./verify/errors";
+export type { VerificationReason } from "./verify/errors";
 export { buildReceiver } from "./server";
 export type { Receiver, ReceiverOptions } from "./server";
 export type { EventHandler, HandlerMeta, ReceivedEvent } from "./event";

@@ -5,7 +5,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { ReceiverConfig } from "./config";
-import { WebhookVerificationError } from "./errors";
+import { WebhookVerificationError } from "./verify/errors";
 import { eventOf } from "./event";
 import type { Handoff } from "./handoff";
 import type { ReceiverMetrics } from "./metrics";
@@ -13,8 +13,8 @@ import type { RefusalLog } from "./refusal-log";
 import type { SigningKeys } from "./signing-keys";
 import { NotReplicatedError } from "./stream-queue";
 import { endSpan, Span, startReceiveSpan, startStep, traceparentOf } from "./tracing";
-import { verifyDynamicDelivery } from "./verify-dynamic";
-import { verifyStaticDelivery } from "./verify-static";
+import { verifyDynamicDelivery } from "./verify/dynamic";
+import { verifyStaticDelivery } from "./verify/static-node";
 
 const ACCEPTED = '{"status":"accepted"}';
 const DUPLICATE = '{"status":"duplicate"}';

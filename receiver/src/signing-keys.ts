@@ -10,7 +10,7 @@ import { basename, dirname } from "node:path";
 import type { KeyObject } from "node:crypto";
 import type { FastifyBaseLogger } from "fastify";
 import { readSecretsFile, ReceiverConfig } from "./config";
-import { decodeSecrets, parseSecrets } from "./verify-static";
+import { decodeSecrets, parseSecrets } from "./verify/static-node";
 
 export class SigningKeys {
   current: KeyObject[];

@@ -1,5 +1,6 @@
 /**
- * Dynamic (per-job) deliveries: an RS256 JWT in `webhook-signature`, verified with jose against the
+ * Dynamic (per-job) deliveries — on any runtime (jose and Web Crypto; the Node server and the
+ * portable entry share this file): an RS256 JWT in `webhook-signature`, verified with jose against the
  * sender's JWKS (jwks.ts: cached, refetches and failures both bounded). `iss`, `aud`, `iat` and `exp`
  * are required; a token may be at most `maxTokenAgeSeconds` old and live at most
  * `maxLifetimeSeconds`; `body_sha256` binds the token to the exact body.
@@ -7,11 +8,11 @@
  * Google does not document this token's claims: each assumption is an option, and a failed check
  * names the claim in its detail.
  */
-import { createHash } from "node:crypto";
 import { errors as joseErrors, jwtVerify } from "jose";
 import { WebhookVerificationError } from "./errors";
 import { checkedTimestamp, HeaderSource, messageId, singleHeader } from "./headers";
 import { remoteKeySet } from "./jwks";
+import { canonicalJwtSignature, sha256Base64url } from "./rules";
 
 export interface DynamicVerifyOptions {
   jwksUri: string;
@@ -49,35 +50,16 @@ export interface VerifiedDynamicDelivery {
 /** The clock skew accepted on `iat` and `exp`, seconds. */
 const CLOCK_TOLERANCE_SECONDS = 5;
 
-const BASE64URL = /^[A-Za-z0-9_-]+$/;
-
-/**
- * The token's three parts, each the canonical base64url spelling of its bytes: the alphabet only, no
- * padding, no spare bits set in the last character. Node's decoder ignores characters outside the
- * alphabet and the spare bits, so without this one signature has unboundedly many spellings — and a
- * captured token could be replayed under each. Returns the signature part, whose text is then one
- * to one with its bytes.
- */
-function canonicalSignature(token: string): string {
-  const parts = token.split(".");
-  if (parts.length !== 3) throw new WebhookVerificationError("malformed", "webhook-signature is not a JWT");
-  for (const part of parts) {
-    if (!BASE64URL.test(part)) throw new WebhookVerificationError("malformed", "webhook-signature is not canonical base64url (characters outside the alphabet, or padding)");
-    if (Buffer.from(part, "base64url").toString("base64url") !== part) throw new WebhookVerificationError("malformed", "webhook-signature is not canonical base64url (spare bits set)");
-  }
-  return parts[2];
-}
-
 export async function verifyDynamicDelivery(
-  rawBody: Buffer | string,
+  rawBody: Uint8Array | string,
   headers: HeaderSource,
   options: DynamicVerifyOptions,
 ): Promise<VerifiedDynamicDelivery> {
   const webhookId = messageId(headers);
   const timestamp = checkedTimestamp(headers, options.toleranceSeconds ?? 300, Math.floor(Date.now() / 1000));
   const token = singleHeader(headers, "webhook-signature");
-  if (token.length > 8192) throw new WebhookVerificationError("malformed", "webhook-signature is not a JWT");
-  const signature = canonicalSignature(token);
+  // Canonical base64url only: one token has one spelling, so a captured token cannot be re-spelled past dedup.
+  const signature = canonicalJwtSignature(token);
   const keys = remoteKeySet(options.jwksUri, { cooldownMs: options.cooldownMs, failureCooldownMs: options.failureCooldownMs, maxAgeMs: options.maxAgeMs });
   const verify = () =>
     jwtVerify(token, keys.resolver, {
@@ -118,13 +100,12 @@ export async function verifyDynamicDelivery(
   }
   if (options.requireBodyHash !== false || claims.body_sha256 !== undefined) {
     if (claims.body_sha256 === undefined) throw new WebhookVerificationError("unauthorized_jwt", "claim body_sha256 is missing (JWT_REQUIRE_BODY_HASH=false accepts tokens without it)");
-    const body = typeof rawBody === "string" ? Buffer.from(rawBody) : rawBody;
-    const actual = createHash("sha256").update(body).digest("base64url");
+    const actual = await sha256Base64url(rawBody);
     if (claims.body_sha256 !== actual) throw new WebhookVerificationError("unauthorized_jwt", "claim body_sha256 does not match the body");
   }
   // The signature identifies the token (canonical, so its text is its bytes); hashed, so no token
   // material reaches the dedup store. The same key as 0.2 computed: upgrading opens no replay window.
-  const tokenKey = "jwt:" + createHash("sha256").update(signature).digest("base64url");
+  const tokenKey = "jwt:" + (await sha256Base64url(signature));
   // The first key anchors the delivery's partition: the webhook id when the token binds it (a retry
   // carries a fresh token for the same id), else the token itself (the id is then the sender's to
   // choose, and a replay under fresh ids must still meet the token's key).

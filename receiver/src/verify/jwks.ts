@@ -38,7 +38,8 @@ export async function readCapped(response: Response, max: number): Promise<strin
   }
   const reader = response.body?.getReader();
   if (!reader) return "";
-  const chunks: Uint8Array[] = [];
+  const decoder = new TextDecoder();
+  let text = "";
   let size = 0;
   for (;;) {
     const { done, value } = await reader.read();
@@ -48,9 +49,9 @@ export async function readCapped(response: Response, max: number): Promise<strin
       await reader.cancel().catch(() => undefined);
       throw new Error(`response too large (over ${max} bytes)`);
     }
-    chunks.push(value);
+    text += decoder.decode(value, { stream: true });
   }
-  return Buffer.concat(chunks).toString("utf8");
+  return text + decoder.decode();
 }
 
 export class RemoteKeySet {

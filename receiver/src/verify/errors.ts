@@ -19,9 +19,3 @@ export class WebhookVerificationError extends Error {
     super(`${reason}: ${detail}`);
   }
 }
-
-/** A configuration mistake: stops start-up with a message naming the variable (never a secret's value). */
-export class ConfigError extends Error {
-  override readonly name = "ConfigError";
-  readonly code = "ERR_RECEIVER_CONFIG";
-}
