@@ -7,6 +7,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { ReceiverConfig } from "./config";
 import { WebhookVerificationError } from "./verify/errors";
 import { eventOf } from "./event";
+import { parseEnvelope } from "./verify/rules";
 import type { Handoff } from "./handoff";
 import type { ReceiverMetrics } from "./metrics";
 import type { RefusalLog } from "./refusal-log";
@@ -180,15 +181,3 @@ function webhookHeaders(request: FastifyRequest): Record<string, string | string
   return repeated ? { ...request.headers, ...repeated } : (request.headers as Record<string, string | string[] | undefined>);
 }
 
-function parseEnvelope(text: string): Record<string, unknown> {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    throw new WebhookVerificationError("malformed", "body is not JSON");
-  }
-  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed) || typeof (parsed as { type?: unknown }).type !== "string") {
-    throw new WebhookVerificationError("malformed", "body is not a webhook envelope");
-  }
-  return parsed as Record<string, unknown>;
-}

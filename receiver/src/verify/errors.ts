@@ -5,7 +5,8 @@ export type VerificationReason =
   | "stale_timestamp" // webhook-timestamp outside the tolerance, either way
   | "invalid_signature" // no signature matches any configured secret
   | "unauthorized_jwt" // dynamic token: bad signature, alg, kid, iss, aud, iat, exp or body hash
-  | "jwks_unavailable"; // the JWKS could not be fetched: answered 503, so the sender retries
+  | "jwks_unavailable" // the JWKS could not be fetched: answered 503, so the sender retries
+  | "too_large"; // the body is over the cap (the portable entry reads it capped)
 
 export class WebhookVerificationError extends Error {
   override readonly name = "WebhookVerificationError";

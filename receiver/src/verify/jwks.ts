@@ -110,7 +110,8 @@ export class RemoteKeySet {
   async #fetch(): Promise<boolean> {
     this.fetches++;
     try {
-      const response = await fetch(this.uri, { signal: AbortSignal.timeout(this.options.timeoutMs ?? 5_000), redirect: "error", headers: { accept: "application/json" } });
+      // No redirect followed: a 3xx is a failure like any other non-200 ("manual", as workerd has no "error").
+      const response = await fetch(this.uri, { signal: AbortSignal.timeout(this.options.timeoutMs ?? 5_000), redirect: "manual", headers: { accept: "application/json" } });
       if (response.status !== 200) throw new Error(`HTTP ${response.status}`);
       const text = await readCapped(response, MAX_JWKS_BYTES);
       let parsed: unknown;

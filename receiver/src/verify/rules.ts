@@ -129,3 +129,17 @@ export async function sha256Base64url(data: Uint8Array | string): Promise<string
   const bytes = bodyBytes(data);
   return encodeBase64(new Uint8Array(await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>)), true);
 }
+
+/** The envelope of a verified body: a JSON object with a string `type`; anything else is malformed. */
+export function parseEnvelope(text: string): Record<string, unknown> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new WebhookVerificationError("malformed", "body is not JSON");
+  }
+  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed) || typeof (parsed as { type?: unknown }).type !== "string") {
+    throw new WebhookVerificationError("malformed", "body is not a webhook envelope");
+  }
+  return parsed as Record<string, unknown>;
+}
