@@ -1,4 +1,3 @@
-/* eslint-disable @typescript-eslint/no-require-imports -- the adapters are loaded once GEMINI_WEBHOOK_SECRETS is set */
 /**
  * The adapters in docs/adapters, run as their frameworks run them: Hono's app.request, a Next.js
  * route handler's POST with a Request, the Functions Framework's own server (its test server), and an
