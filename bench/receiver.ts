@@ -31,6 +31,19 @@ export interface ReceiverFigure {
 
 export const SECRET_OLD = "whsec_" + randomBytes(32).toString("base64");
 export const SECRET_NEW = "whsec_" + randomBytes(32).toString("base64");
+const FORWARD_SECRET = "whsec_" + randomBytes(32).toString("base64");
+
+/** Resolves once the receiver's queue is empty and no handler runs (at most 120 s). */
+async function drained(metricsUrl: string): Promise<void> {
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    const text = await (await fetch(metricsUrl)).text();
+    const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, "m").exec(text)?.[1] ?? NaN);
+    if (value("gemini_webhook_queue_depth") === 0 && value("gemini_webhook_handlers_in_flight") === 0) return;
+    if (Date.now() > deadline) throw new Error("the queue did not drain within 120 s");
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
 
 function envelope(i: number): string {
   const body = {
@@ -67,6 +80,11 @@ export function prepare(count: number): { headers: Record<string, string>; body:
 function cpuSeconds(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
   return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+}
+
+/** A bare HTTP server answering 200 to everything: HANDLER_URL's backend. */
+export function startBackend(): Promise<{ child: ChildProcess; port: number }> {
+  return startTarget("bare-http.js", {});
 }
 
 async function startTarget(script: string, env: Record<string, string>): Promise<{ child: ChildProcess; port: number }> {
@@ -117,6 +135,8 @@ interface Target {
   env: Record<string, string>;
   /** The Redis master and replica a durable target uses (their CPU is measured beside the receiver's). */
   redisPids?: number[];
+  /** CPU read once the queue is empty (every accepted event handled), not when the load stops. */
+  drain?: boolean;
 }
 
 export interface BenchOptions {
@@ -128,6 +148,8 @@ export interface BenchOptions {
   replicated?: { url: string; pid: number; replicaPid: number };
   /** Interleaved rounds (default 3); each figure is the median round's. */
   rounds?: number;
+  /** HANDLER_URL's backend (a process of its own, its CPU not counted): adds the forwarding comparison. */
+  forwardUrl?: string;
 }
 
 export async function benchReceivers(options: BenchOptions = {}): Promise<ReceiverFigure[]> {
@@ -172,6 +194,19 @@ function benchTargets(options: BenchOptions): Target[] {
           redisPids: [options.replicated.pid, options.replicated.replicaPid],
         }]
       : []),
+    ...(options.redis && options.forwardUrl
+      ? [
+          { name: "ours, durable, no-op handler module (drained)", script: "ours.js", path: "/webhooks/gemini", env: { WEBHOOK_SIGNING_SECRETS: secrets, REDIS_URL: options.redis.url, REDIS_KEY_PREFIX: "bench-module:" }, redisPids: [options.redis.pid], drain: true },
+          {
+            name: "ours, durable, HANDLER_URL forwarding (drained)",
+            script: "ours.js",
+            path: "/webhooks/gemini",
+            env: { WEBHOOK_SIGNING_SECRETS: secrets, REDIS_URL: options.redis.url, REDIS_KEY_PREFIX: "bench-forward:", HANDLER_URL: options.forwardUrl, FORWARD_SIGNING_SECRETS: FORWARD_SECRET },
+            redisPids: [options.redis.pid],
+            drain: true,
+          },
+        ]
+      : []),
     { name: "guide Express + standardwebhooks", script: "guide-express.js", path: "/gemini-callback", env: { WEBHOOK_SIGNING_SECRET: SECRET_OLD } },
     { name: "bare node:http 200 (ceiling)", script: "bare-http.js", path: "/", env: {} },
     { name: "bare Fastify 200 (framework floor)", script: "fastify-floor.js", path: "/", env: {} },
@@ -188,6 +223,7 @@ async function measure(target: Target, prepared: ReturnType<typeof prepare>, con
     const cpuBefore = cpuSeconds(child.pid!);
     const redisBefore = redisPids.map(cpuSeconds);
     const { result, wrapped } = await load(url, prepared, connections, durationSeconds);
+    if (target.drain) await drained(`http://127.0.0.1:${port}/metrics`);
     const cpu = cpuSeconds(child.pid!) - cpuBefore;
     const [redisCpu, replicaCpu] = redisPids.map((pid, i) => cpuSeconds(pid) - redisBefore[i]);
     const perRequest = (seconds: number) => Math.round((seconds * 1e6) / result.requests.total);

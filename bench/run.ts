@@ -2,12 +2,13 @@
  * `npm run bench`: every benchmark side by side in one run; readable tables, then one line of JSON
  * holding every figure. Never part of `npm test`.
  *
- * Usage: node dist/bench/run.js [receiver] [provider] [emulator]   (default: all)
+ * Usage: node dist/bench/run.js [receiver] [web] [provider] [emulator]   (default: all)
  */
 import { cpus, totalmem } from "node:os";
 import { benchEmulator } from "./emulator";
 import { benchProvider } from "./provider";
-import { benchReceivers } from "./receiver";
+import { benchReceivers, startBackend } from "./receiver";
+import { benchWebVerifiers } from "./web";
 import { startRedis } from "./redis";
 
 function table(title: string, rows: Record<string, unknown>[]): void {
@@ -27,11 +28,14 @@ async function main(): Promise<void> {
     const redis = await startRedis();
     const master = await startRedis();
     const replica = await startRedis(master);
+    // HANDLER_URL's backend: a bare server in a process of its own (its CPU is not the receiver's).
+    const backend = await startBackend();
     let receivers;
     try {
-      receivers = await benchReceivers({ redis, replicated: { url: master.url, pid: master.pid, replicaPid: replica.pid } });
+      receivers = await benchReceivers({ redis, replicated: { url: master.url, pid: master.pid, replicaPid: replica.pid }, forwardUrl: `http://127.0.0.1:${backend.port}/events` });
     } finally {
       [redis, master, replica].forEach((r) => r.stop());
+      backend.child.kill("SIGKILL");
     }
     const find = (prefix: string) => receivers.find((r) => r.target.startsWith(prefix))!;
     const [ours, durable, waited, guide, bare, fastify] = [find("ours (verify"), find("ours, durable (Redis"), find("ours, durable + WAIT"), find("guide"), find("bare node:http"), find("bare Fastify")];
@@ -47,9 +51,15 @@ async function main(): Promise<void> {
       durableCpuCapacityVsBare: +(bare.cpuMicrosPerRequest / durable.cpuMicrosPerRequest).toFixed(2),
       waitedThroughputVsGuide: +(waited.requestsPerSecond / guide.requestsPerSecond).toFixed(2),
       waitedCpuVsMemory: +(waited.cpuMicrosPerRequest / ours.cpuMicrosPerRequest).toFixed(2),
+      forwardCpuVsModule: +(find("ours, durable, HANDLER_URL").cpuMicrosPerRequest / find("ours, durable, no-op handler").cpuMicrosPerRequest).toFixed(2),
     };
-    console.log("Ratios (targets: durableThroughputVsGuide >= 1.2, durableCpuVsMemory <= 1.25):", ratios);
+    console.log("Ratios (targets: durableThroughputVsGuide >= 1.2, durableCpuVsMemory <= 1.25, forwardCpuVsModule <= 1.3):", ratios);
     results.receiver = { figures: receivers, ratios };
+  }
+  if (all || wanted.has("web")) {
+    const web = await benchWebVerifiers();
+    table("Portable verifier (gemini-webhooks-receiver/web), per runtime: µs per verification of a ~1 KB delivery, one secret — ours, the reference standardwebhooks library, and the floor: one bare crypto.subtle.verify", web.map((w) => ({ ...w })));
+    results.web = web;
   }
   if (all || wanted.has("provider")) {
     const provider = await benchProvider();

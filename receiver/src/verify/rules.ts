@@ -9,7 +9,15 @@ import { WebhookVerificationError } from "./errors";
 
 const B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 const B64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-const VALUES = new Map<string, number>([...B64].map((c, i) => [c, i] as const).concat([...B64URL].map((c, i) => [c, i] as const)));
+/** Character code → 6-bit value, -1 outside the alphabet (one table per alphabet: a lookup per character). */
+function table(alphabet: string): Int8Array {
+  const values = new Int8Array(128).fill(-1);
+  for (let i = 0; i < alphabet.length; i++) values[alphabet.charCodeAt(i)] = i;
+  return values;
+}
+const B64_VALUES = table(B64);
+const B64URL_VALUES = table(B64URL);
+const encoder = new TextEncoder();
 
 /** Bytes as base64 (`url`: base64url without padding). */
 export function encodeBase64(bytes: Uint8Array, url = false): string {
@@ -33,14 +41,16 @@ export function decodeCanonicalBase64(text: string, url = false): Uint8Array | u
   const body = url ? text : text.replace(/={1,2}$/, "");
   if (!url && (text.length % 4 !== 0 || text.length - body.length !== (4 - (body.length % 4)) % 4)) return undefined;
   if (body.length % 4 === 1) return undefined;
-  const alphabet = url ? B64URL : B64;
+  const values = url ? B64URL_VALUES : B64_VALUES;
   const out = new Uint8Array(Math.floor((body.length * 6) / 8));
   let bits = 0;
   let value = 0;
   let o = 0;
-  for (const char of body) {
-    if (!alphabet.includes(char)) return undefined;
-    value = (value << 6) | VALUES.get(char)!;
+  for (let i = 0; i < body.length; i++) {
+    const code = body.charCodeAt(i);
+    const v = code < 128 ? values[code] : -1;
+    if (v < 0) return undefined;
+    value = ((value << 6) | v) & 0xffffff;
     bits += 6;
     if (bits >= 8) {
       bits -= 8;
@@ -98,9 +108,10 @@ export function v1Signatures(header: string): Uint8Array[] {
   return signatures;
 }
 
-/** What the HMAC covers: `{id}.{timestamp}.` followed by the exact body bytes. */
-export function signedContent(webhookId: string, timestamp: number, body: Uint8Array): Uint8Array {
-  const prefix = new TextEncoder().encode(`${webhookId}.${timestamp}.`);
+/** What the HMAC covers: `{id}.{timestamp}.` followed by the exact body bytes (text: its UTF-8). */
+export function signedContent(webhookId: string, timestamp: number, body: Uint8Array | string): Uint8Array {
+  if (typeof body === "string") return encoder.encode(`${webhookId}.${timestamp}.${body}`);
+  const prefix = encoder.encode(`${webhookId}.${timestamp}.`);
   const content = new Uint8Array(prefix.length + body.length);
   content.set(prefix);
   content.set(body, prefix.length);
@@ -109,7 +120,7 @@ export function signedContent(webhookId: string, timestamp: number, body: Uint8A
 
 /** A body as bytes (text as UTF-8). */
 export function bodyBytes(body: Uint8Array | string): Uint8Array {
-  return typeof body === "string" ? new TextEncoder().encode(body) : body;
+  return typeof body === "string" ? encoder.encode(body) : body;
 }
 
 /** The three parts of a JWT, each canonical base64url; returns the signature part (its text is its bytes). */

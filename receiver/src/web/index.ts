@@ -14,7 +14,9 @@
 import { WebhookVerificationError } from "../verify/errors";
 import { checkedTimestamp, HeaderSource, messageId, singleHeader } from "../verify/headers";
 import { DynamicVerifyOptions, verifyDynamicDelivery } from "../verify/dynamic";
-import { bodyBytes, parseEnvelope, parseSecrets, secretKeyBytes, signedContent, v1Signatures } from "../verify/rules";
+import { parseEnvelope, parseSecrets, secretKeyBytes, signedContent, v1Signatures } from "../verify/rules";
+
+const decoder = new TextDecoder();
 
 export { WebhookVerificationError } from "../verify/errors";
 export type { VerificationReason } from "../verify/errors";
@@ -93,6 +95,8 @@ type HmacKey = Awaited<ReturnType<typeof crypto.subtle.importKey>>;
 
 export class WebhookVerifier {
   readonly #keys?: Promise<HmacKey[]>;
+  /** The keys once imported (no await per verification after the first). */
+  #imported?: HmacKey[];
 
   constructor(private readonly options: WebVerifyOptions) {
     const secrets = typeof options.secrets === "string" ? parseSecrets(options.secrets) : (options.secrets ?? []);
@@ -109,21 +113,21 @@ export class WebhookVerifier {
    * DuplicateDeliveryError when a dedup store has seen it.
    */
   async verify(body: Uint8Array | string, headers: HeaderSource): Promise<VerifiedWebhook> {
-    const bytes = bodyBytes(body);
-    if (bytes.length === 0) throw new WebhookVerificationError("malformed", "empty body");
+    if (body.length === 0) throw new WebhookVerificationError("malformed", "empty body");
     const signature = singleHeader(headers, "webhook-signature");
-    const dynamic = !signature.startsWith("v1") && signature.split(".").length === 3;
+    const dynamic = !signature.startsWith("v1") && signature.indexOf(".") > 0;
     let verified: { kind: "static" | "dynamic"; webhookId: string; timestamp: number; dedupKeys: string[]; claims?: Record<string, unknown> };
     if (dynamic) {
       if (!this.options.dynamic) throw new WebhookVerificationError("unauthorized_jwt", "a dynamic delivery, and no dynamic options are set");
-      const result = await verifyDynamicDelivery(bytes, headers, { ...this.options.dynamic, toleranceSeconds: this.options.dynamic.toleranceSeconds ?? this.options.toleranceSeconds });
+      const result = await verifyDynamicDelivery(body, headers, { ...this.options.dynamic, toleranceSeconds: this.options.dynamic.toleranceSeconds ?? this.options.toleranceSeconds });
       verified = { kind: "dynamic", ...result };
     } else {
       if (!this.#keys) throw new WebhookVerificationError("invalid_signature", "a static delivery, and no secrets are set");
-      const { webhookId, timestamp } = await this.#verifyStatic(bytes, headers, await this.#keys);
+      const keys = (this.#imported ??= await this.#keys);
+      const { webhookId, timestamp } = await this.#verifyStatic(body, headers, signature, keys);
       verified = { kind: "static", webhookId, timestamp, dedupKeys: [webhookId] };
     }
-    const text = new TextDecoder().decode(bytes);
+    const text = typeof body === "string" ? body : decoder.decode(body);
     const envelope = parseEnvelope(text);
     if (this.options.dedup) {
       const ttl = this.options.dedupTtlSeconds ?? 25 * 3600;
@@ -149,10 +153,10 @@ export class WebhookVerifier {
     return this.verify(body, request.headers);
   }
 
-  async #verifyStatic(body: Uint8Array, headers: HeaderSource, keys: HmacKey[]): Promise<{ webhookId: string; timestamp: number }> {
+  async #verifyStatic(body: Uint8Array | string, headers: HeaderSource, header: string, keys: HmacKey[]): Promise<{ webhookId: string; timestamp: number }> {
     const webhookId = messageId(headers);
     const timestamp = checkedTimestamp(headers, this.options.toleranceSeconds ?? 300, Math.floor(Date.now() / 1000));
-    const signatures = v1Signatures(singleHeader(headers, "webhook-signature"));
+    const signatures = v1Signatures(header);
     const content = signedContent(webhookId, timestamp, body) as Uint8Array<ArrayBuffer>;
     // One native, constant-time HMAC verification per (secret, signature) until one matches.
     for (const key of keys) {
