@@ -33,3 +33,22 @@ test("no production function is longer than 80 lines", () => {
   }
   assert.deepEqual(long, []);
 });
+
+test("the receiver's layout shows its roles, and what is verified depends on nothing of the server", () => {
+  const src = join(REPO_ROOT, "receiver", "src");
+  const importsOf = (file: string) => [...readFileSync(file, "utf8").matchAll(/(?:from|import|require)\s*\(?\s*["']([^"']+)["']/g)].map((m) => m[1]);
+  const roles = readdirSync(src, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name).sort();
+  assert.equal(roles.join(" "), "handle http ops queue verify web");
+  assert.equal(readdirSync(src).filter((f) => f.endsWith(".ts")).sort().join(" "), "cli.ts index.ts serve.ts", "only the entry points at the top");
+  for (const file of sources(join(src, "verify"))) {
+    for (const target of importsOf(file)) {
+      const allowed = target.startsWith("./") || target === "jose" || (target === "node:crypto" && file.endsWith("static-node.ts"));
+      assert.ok(allowed, `${relative(REPO_ROOT, file)} imports ${target}: verify/ depends on nothing of the server`);
+    }
+  }
+  for (const file of sources(join(src, "web"))) {
+    for (const target of importsOf(file)) {
+      assert.ok(target.startsWith("../verify/") && !target.includes("static-node"), `${relative(REPO_ROOT, file)} imports ${target}: the portable entry uses verify/ only, on Web Crypto`);
+    }
+  }
+});

@@ -4,8 +4,8 @@
  * environment variables; `gemini-webhooks-receiver dead-letters …` operates its dead letters.
  * Invalid configuration stops with exit code 2 and a message naming the variable.
  */
-import { ConfigError, variablesHelp } from "./config";
-import { deadLettersCommand, DEAD_LETTERS_HELP } from "./dead-letters-cli";
+import { ConfigError, variablesHelp } from "./ops/config";
+import { deadLettersCommand, DEAD_LETTERS_HELP } from "./ops/dead-letters-cli";
 import { serve } from "./serve";
 
 const HELP = `Usage: gemini-webhooks-receiver                 run the server

@@ -7,11 +7,11 @@
  * + 0.9 s whatever stdout or the handlers do (a watchdog thread kills it 1.5 s past the timeout).
  */
 import { Worker } from "node:worker_threads";
-import { loadConfig } from "./config";
-import { loadHandlerModule } from "./handler-module";
-import { NonBlockingDestination } from "./log-destination";
-import { buildReceiver } from "./server";
-import { tracingCompatibility } from "./tracing";
+import { loadConfig } from "./ops/config";
+import { loadHandlerModule } from "./handle/handler-module";
+import { NonBlockingDestination } from "./ops/log-destination";
+import { buildReceiver } from "./http/server";
+import { tracingCompatibility } from "./ops/tracing";
 
 /**
  * The last resort of a bounded shutdown: a timer on its own thread, so nothing on the main one — a

@@ -1,6 +1,6 @@
 /**
  * The operator's guide (docs/receiver.md) against the receiver's one declaration of its variables
- * (VARIABLES in receiver/src/config.ts): the table is that declaration, and `--help` lists the same.
+ * (VARIABLES in receiver/src/ops/config.ts): the table is that declaration, and `--help` lists the same.
  */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";

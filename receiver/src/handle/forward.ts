@@ -14,9 +14,9 @@ import { createHmac, KeyObject } from "node:crypto";
 import { trace } from "@opentelemetry/api";
 import { Agent, request } from "undici";
 import type { EventHandler } from "./event";
-import { traceparentOf } from "./tracing";
+import { traceparentOf } from "../ops/tracing";
 
-const USER_AGENT = `gemini-webhooks-receiver/${(require("../package.json") as { version: string }).version}`;
+const USER_AGENT = `gemini-webhooks-receiver/${(require("../../package.json") as { version: string }).version}`;
 /** The most of a backend's answer read (and then dropped): a backend cannot make the receiver buffer. */
 const MAX_ANSWER_BYTES = 64 * 1024;
 

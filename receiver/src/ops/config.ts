@@ -4,8 +4,8 @@
  * Invalid values stop start-up with a message naming the variable; secrets are never echoed.
  */
 import { closeSync, constants, existsSync, fstatSync, openSync, readFileSync } from "node:fs";
-import type { HostPort, RedisConfig, RedisTopology } from "./redis";
-import { decodeSecrets, parseSecrets } from "./verify/static-node";
+import type { HostPort, RedisConfig, RedisTopology } from "../queue/redis";
+import { decodeSecrets, parseSecrets } from "../verify/static-node";
 
 /** A configuration mistake: stops start-up with a message naming the variable (never a secret's value). */
 export class ConfigError extends Error {

@@ -4,7 +4,7 @@
  * who replayed it and when recorded in the entry) and drop. Each replay is one atomic script: an
  * entry is never both replayed and still dead, nor replayed twice.
  */
-import { decodeEvent, ReceivedEvent } from "./event";
+import { decodeEvent, ReceivedEvent } from "../handle/event";
 import { PartitionKeys, partitionKeys } from "./partitions";
 import type { RedisClient } from "./redis";
 import { field } from "./stream-queue";

@@ -7,8 +7,8 @@
  *   runs past its deadline) is not run again: the event is dropped, and the log says so.
  */
 import type { DedupStore } from "./dedup";
-import type { StreamCounts } from "./metrics";
-import { decodeEvent, encodeEvent, HandlerMeta, ReceivedEvent } from "./event";
+import type { StreamCounts } from "../ops/metrics";
+import { decodeEvent, encodeEvent, HandlerMeta, ReceivedEvent } from "../handle/event";
 import type { RedisClient } from "./redis";
 import { within } from "./wait";
 import { AcceptResult, NotReplicatedError, ProcessOutcome, StreamQueue, StreamQueueOptions } from "./stream-queue";

@@ -5,8 +5,8 @@
 import { hostname, userInfo } from "node:os";
 import { parseArgs } from "node:util";
 import { ConfigError, loadRedisConfig } from "./config";
-import { DeadLetter, DeadLetterStore } from "./dead-letters";
-import { AUTH_HINT, createRedis, describeTopology, isAuthFailure } from "./redis";
+import { DeadLetter, DeadLetterStore } from "../queue/dead-letters";
+import { AUTH_HINT, createRedis, describeTopology, isAuthFailure } from "../queue/redis";
 
 export const DEAD_LETTERS_HELP = `Usage: gemini-webhooks-receiver dead-letters <command>
 

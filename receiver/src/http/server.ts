@@ -9,20 +9,20 @@ import { createServer, Server } from "node:http";
 import { once } from "node:events";
 import type { AddressInfo } from "node:net";
 import Fastify, { FastifyInstance, LogController } from "fastify";
-import type { ReceiverConfig } from "./config";
-import { Deadlines, HandlerTimeoutError } from "./deadline";
-import { DedupStore, MemoryDedup } from "./dedup";
-import type { EventHandler } from "./event";
-import { createForwarder, Forwarder } from "./forward";
-import { DurableHandoff, Handoff, MemoryHandoff, OutcomeSink, Process } from "./handoff";
-import { ReceiverMetrics } from "./metrics";
-import { connectRedis, describeTopology } from "./redis";
+import type { ReceiverConfig } from "../ops/config";
+import { Deadlines, HandlerTimeoutError } from "../handle/deadline";
+import { DedupStore, MemoryDedup } from "../queue/dedup";
+import type { EventHandler } from "../handle/event";
+import { createForwarder, Forwarder } from "../handle/forward";
+import { DurableHandoff, Handoff, MemoryHandoff, OutcomeSink, Process } from "../queue/handoff";
+import { ReceiverMetrics } from "../ops/metrics";
+import { connectRedis, describeTopology } from "../queue/redis";
 import { RefusalLog } from "./refusal-log";
 import { registerProbes, registerWebhookRoutes } from "./routes";
 import { SigningKeys } from "./signing-keys";
-import { inHandleSpan } from "./tracing";
+import { inHandleSpan } from "../ops/tracing";
 
-export type { EventHandler, HandlerMeta, ReceivedEvent } from "./event";
+export type { EventHandler, HandlerMeta, ReceivedEvent } from "../handle/event";
 
 export interface ReceiverOptions {
   /** Your code (default: logs each event's type and id). `HANDLER_MODULE` sets it for the server. */

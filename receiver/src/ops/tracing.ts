@@ -78,7 +78,7 @@ async function handleSpan<T>(attributes: Record<string, string | number>, tracep
 }
 
 /** The @opentelemetry/api range the receiver is built on (its package.json; inlined by the image's bundle). */
-const API_RANGE: string = (require("../package.json") as { dependencies: Record<string, string> }).dependencies["@opentelemetry/api"];
+const API_RANGE: string = (require("../../package.json") as { dependencies: Record<string, string> }).dependencies["@opentelemetry/api"];
 
 /**
  * An OpenTelemetry SDK the receiver's spans cannot reach, said in a sentence, or undefined. An SDK

@@ -9,8 +9,8 @@ import { FSWatcher, watch } from "node:fs";
 import { basename, dirname } from "node:path";
 import type { KeyObject } from "node:crypto";
 import type { FastifyBaseLogger } from "fastify";
-import { readSecretsFile, ReceiverConfig } from "./config";
-import { decodeSecrets, parseSecrets } from "./verify/static-node";
+import { readSecretsFile, ReceiverConfig } from "../ops/config";
+import { decodeSecrets, parseSecrets } from "../verify/static-node";
 
 export class SigningKeys {
   current: KeyObject[];

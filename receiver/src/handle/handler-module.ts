@@ -4,7 +4,7 @@
  */
 import { pathToFileURL } from "node:url";
 import { resolve } from "node:path";
-import { ConfigError } from "./config";
+import { ConfigError } from "../ops/config";
 import type { EventHandler } from "./event";
 
 export async function loadHandlerModule(path: string): Promise<EventHandler> {

@@ -30,7 +30,7 @@ export interface StreamCounts {
 }
 
 /** The receiver's version, from its package.json (inlined by the image's bundle). */
-const VERSION: string = (require("../package.json") as { version: string }).version;
+const VERSION: string = (require("../../package.json") as { version: string }).version;
 
 export class ReceiverMetrics {
   readonly registry = new Registry();

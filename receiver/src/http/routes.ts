@@ -4,18 +4,18 @@
  * a duplicate (the sender must stop retrying), 503 when full, unavailable or shutting down.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import type { ReceiverConfig } from "./config";
-import { WebhookVerificationError } from "./verify/errors";
-import { eventOf } from "./event";
-import { parseEnvelope } from "./verify/rules";
-import type { Handoff } from "./handoff";
-import type { ReceiverMetrics } from "./metrics";
+import type { ReceiverConfig } from "../ops/config";
+import { WebhookVerificationError } from "../verify/errors";
+import { eventOf } from "../handle/event";
+import { parseEnvelope } from "../verify/rules";
+import type { Handoff } from "../queue/handoff";
+import type { ReceiverMetrics } from "../ops/metrics";
 import type { RefusalLog } from "./refusal-log";
 import type { SigningKeys } from "./signing-keys";
-import { NotReplicatedError } from "./stream-queue";
-import { endSpan, Span, startReceiveSpan, startStep, traceparentOf } from "./tracing";
-import { verifyDynamicDelivery } from "./verify/dynamic";
-import { verifyStaticDelivery } from "./verify/static-node";
+import { NotReplicatedError } from "../queue/stream-queue";
+import { endSpan, Span, startReceiveSpan, startStep, traceparentOf } from "../ops/tracing";
+import { verifyDynamicDelivery } from "../verify/dynamic";
+import { verifyStaticDelivery } from "../verify/static-node";
 
 const ACCEPTED = '{"status":"accepted"}';
 const DUPLICATE = '{"status":"duplicate"}';
