@@ -12,7 +12,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildSync } from "esbuild";
-import { runtimeBins, RUNTIME_VERSIONS } from "../scripts/runtimes";
+import { runtimeBins, RUNTIME_VERSIONS, workerdConfig } from "../scripts/runtimes";
 import { REPO_ROOT } from "../scripts/paths";
 import { prepare, SECRET_NEW } from "./receiver";
 
@@ -74,25 +74,7 @@ function figure(runtime: string, floor: number, minimal: number, ours: number, r
 
 async function workerd(bin: string, dir: string, delivery: string): Promise<WebFigure> {
   const listen = await port();
-  writeFileSync(
-    join(dir, "config.capnp"),
-    `using Workerd = import "/workerd/workerd.capnp";
-const config :Workerd.Config = (
-  services = [ (name = "main", worker = .worker) ],
-  sockets = [ (name = "http", address = "127.0.0.1:${listen}", http = (), service = "main") ],
-);
-const worker :Workerd.Worker = (
-  modules = [
-    (name = "worker.mjs", esModule = embed "worker.mjs"),
-    (name = "bench.mjs", esModule = embed "bench.mjs"),
-    (name = "web.mjs", esModule = embed "web.mjs"),
-    (name = "standardwebhooks.mjs", esModule = embed "standardwebhooks.mjs"),
-  ],
-  compatibilityDate = "2025-09-01",
-  bindings = [ (name = "DELIVERY", text = ${JSON.stringify(delivery)}) ],
-);
-`,
-  );
+  writeFileSync(join(dir, "config.capnp"), workerdConfig({ port: listen, modules: ["worker.mjs", "bench.mjs", "web.mjs", "standardwebhooks.mjs"], bindings: { DELIVERY: delivery } }));
   const child: ChildProcess = spawn(bin, ["serve", join(dir, "config.capnp")], { stdio: "ignore" });
   try {
     const url = (which: string, n: number) => `http://127.0.0.1:${listen}/?which=${which}&n=${n}`;

@@ -32,3 +32,30 @@ export function runtimeBins(): Record<Runtime, string> {
   }
   return bins;
 }
+
+/**
+ * A workerd config (Cap'n Proto text): one worker of ES modules (the first is the entry) embedded from
+ * the config's directory, text bindings, a socket on 127.0.0.1:`port`; `reachLoopback` gives it an
+ * outbound network that may reach private and local addresses (a key set served on this machine).
+ */
+export function workerdConfig(options: { port: number; modules: string[]; bindings?: Record<string, string>; reachLoopback?: boolean }): string {
+  const modules = options.modules.map((name) => `(name = ${JSON.stringify(name)}, esModule = embed ${JSON.stringify(name)})`).join(",\n    ");
+  const bindings = Object.entries(options.bindings ?? {}).map(([name, value]) => `(name = ${JSON.stringify(name)}, text = ${JSON.stringify(value)})`).join(",\n    ");
+  const outbound = options.reachLoopback ? `(name = "net", network = (allow = ["public", "private", "local"])),` : "";
+  return `using Workerd = import "/workerd/workerd.capnp";
+const config :Workerd.Config = (
+  services = [ (name = "main", worker = .worker), ${outbound} ],
+  sockets = [ (name = "http", address = "127.0.0.1:${options.port}", http = (), service = "main") ],
+);
+const worker :Workerd.Worker = (
+  modules = [
+    ${modules}
+  ],
+  compatibilityDate = "2025-09-01",
+  bindings = [
+    ${bindings}
+  ],
+  ${options.reachLoopback ? 'globalOutbound = "net",' : ""}
+);
+`;
+}

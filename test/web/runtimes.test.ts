@@ -24,7 +24,7 @@ import { closeAllPools, WebhooksClient } from "gemini-webhooks-client";
 import { verifyDynamicDelivery, verifyStaticDelivery, WebhookVerificationError } from "gemini-webhooks-receiver";
 import { freePort } from "../../scripts/free-port";
 import { REPO_ROOT } from "../../scripts/paths";
-import { runtimeBins, RUNTIME_VERSIONS } from "../../scripts/runtimes";
+import { runtimeBins, RUNTIME_VERSIONS, workerdConfig } from "../../scripts/runtimes";
 import { waitFor } from "../../scripts/wait-for";
 import { admin } from "../support/admin";
 import { dynamicVectors, DynamicKeys, staticVectors, unboundToken, Vector } from "./vectors";
@@ -73,31 +73,9 @@ function project(runtime: string): string {
 }
 
 /** workerd's config: the worker's modules, its bindings, a socket, and an outbound network that reaches loopback (the key sets). */
-function workerdConfig(dir: string, port: number, env: Record<string, string>): string {
-  const bindings = Object.entries(env).filter(([name]) => name !== "PORT").map(([name, value]) => `(name = ${JSON.stringify(name)}, text = ${JSON.stringify(value)})`).join(",\n      ");
-  const config = `using Workerd = import "/workerd/workerd.capnp";
-const config :Workerd.Config = (
-  services = [
-    (name = "main", worker = .worker),
-    (name = "net", network = (allow = ["public", "private", "local"])),
-  ],
-  sockets = [ (name = "http", address = "127.0.0.1:${port}", http = (), service = "main") ],
-);
-const worker :Workerd.Worker = (
-  modules = [
-    (name = "worker.mjs", esModule = embed "worker.mjs"),
-    (name = "handler.mjs", esModule = embed "handler.mjs"),
-    (name = "web.mjs", esModule = embed "web.mjs"),
-  ],
-  compatibilityDate = "2025-09-01",
-  compatibilityFlags = ["nodejs_compat"],
-  bindings = [
-      ${bindings}
-  ],
-  globalOutbound = "net",
-);
-`;
-  writeFileSync(join(dir, "config.capnp"), config);
+function workerdConfigFile(dir: string, port: number, env: Record<string, string>): string {
+  const bindings = Object.fromEntries(Object.entries(env).filter(([name]) => name !== "PORT"));
+  writeFileSync(join(dir, "config.capnp"), workerdConfig({ port, modules: ["worker.mjs", "handler.mjs", "web.mjs"], bindings, reachLoopback: true }));
   return join(dir, "config.capnp");
 }
 
@@ -107,7 +85,7 @@ function launch(runtime: string, dir: string, port: number, env: Record<string, 
     runtime === "node" ? [process.execPath, ["node.mjs"]]
     : runtime === "deno" ? [bins.deno, ["run", "--allow-net", "--allow-env", "--no-prompt", "deno.mjs"]]
     : runtime === "bun" ? [bins.bun, ["bun.mjs"]]
-    : [bins.workerd, ["serve", workerdConfig(dir, port, env)]];
+    : [bins.workerd, ["serve", workerdConfigFile(dir, port, env)]];
   const child = spawn(cmd, args, { cwd: dir, env: { ...base, ...env, ...(runtime === "deno" ? { DENO_DIR: join(dir, ".deno"), DENO_NO_UPDATE_CHECK: "1" } : {}) }, stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
   child.stdout!.on("data", (c: Buffer) => (output += c));

@@ -10,6 +10,7 @@
  */
 import { createLocalJWKSet, type JSONWebKeySet, type JWTHeaderParameters, type FlattenedJWSInput } from "jose";
 import { WebhookVerificationError } from "./errors";
+import { readCappedBytes } from "./read-capped";
 
 export interface JwksOptions {
   /** Minimum ms between refetches of a key set that answered (default 30 000). */
@@ -25,33 +26,9 @@ export interface JwksOptions {
 const MAX_JWKS_BYTES = 256 * 1024;
 export const DEFAULT_JWKS_MAX_AGE_MS = 5 * 60_000;
 
-/**
- * A response body as text, read as a stream and abandoned past `max` bytes: a `content-length` over
- * the cap is refused before anything is read, and a body without one is cut at the cap — never
- * buffered whole.
- */
+/** A response body as text, read capped (read-capped.ts). */
 export async function readCapped(response: Response, max: number): Promise<string> {
-  const declared = Number(response.headers.get("content-length") ?? NaN);
-  if (declared > max) {
-    await response.body?.cancel().catch(() => undefined);
-    throw new Error(`response too large (content-length ${declared} > ${max})`);
-  }
-  const reader = response.body?.getReader();
-  if (!reader) return "";
-  const decoder = new TextDecoder();
-  let text = "";
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > max) {
-      await reader.cancel().catch(() => undefined);
-      throw new Error(`response too large (over ${max} bytes)`);
-    }
-    text += decoder.decode(value, { stream: true });
-  }
-  return text + decoder.decode();
+  return new TextDecoder().decode(await readCappedBytes(response, max, (detail) => new Error(`response too large (${detail})`)));
 }
 
 export class RemoteKeySet {

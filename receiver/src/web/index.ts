@@ -14,6 +14,7 @@
 import { WebhookVerificationError } from "../verify/errors";
 import { checkedTimestamp, HeaderSource, messageId, singleHeader } from "../verify/headers";
 import { DynamicVerifyOptions, verifyDynamicDelivery } from "../verify/dynamic";
+import { readCappedBytes } from "../verify/read-capped";
 import { parseEnvelope, parseSecrets, secretKeyBytes, signedContent, v1Signatures } from "../verify/rules";
 
 const decoder = new TextDecoder();
@@ -149,7 +150,8 @@ export class WebhookVerifier {
   async verifyRequest(request: Request): Promise<VerifiedWebhook> {
     const type = (request.headers.get("content-type") ?? "").split(";")[0].trim().toLowerCase();
     if (type !== "application/json") throw new WebhookVerificationError("malformed", "content-type is not application/json");
-    const body = await readCappedBody(request, this.options.maxBodyBytes ?? 1024 * 1024);
+    const max = this.options.maxBodyBytes ?? 1024 * 1024;
+    const body = await readCappedBytes(request, max, () => new WebhookVerificationError("too_large", `body over ${max} bytes`));
     return this.verify(body, request.headers);
   }
 
@@ -174,31 +176,4 @@ export function statusFor(err: unknown): number {
   if (!(err instanceof WebhookVerificationError)) return 500;
   if (err.reason === "jwks_unavailable") return 503;
   return err.reason === "malformed" ? 400 : err.reason === "too_large" ? 413 : 401;
-}
-
-/** A body read as a stream and refused past `max` bytes (a `content-length` over it before anything is read). */
-async function readCappedBody(request: Request, max: number): Promise<Uint8Array> {
-  const declared = Number(request.headers.get("content-length") ?? NaN);
-  if (declared > max) throw new WebhookVerificationError("too_large", `body over ${max} bytes`);
-  const reader = request.body?.getReader();
-  if (!reader) return new Uint8Array();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > max) {
-      await reader.cancel().catch(() => undefined);
-      throw new WebhookVerificationError("too_large", `body over ${max} bytes`);
-    }
-    chunks.push(value);
-  }
-  const body = new Uint8Array(size);
-  let at = 0;
-  for (const chunk of chunks) {
-    body.set(chunk, at);
-    at += chunk.length;
-  }
-  return body;
 }
