@@ -198,6 +198,14 @@ function benchTargets(options: BenchOptions): Target[] {
       ? [
           { name: "ours, durable, no-op handler module (drained)", script: "ours.js", path: "/webhooks/gemini", env: { WEBHOOK_SIGNING_SECRETS: secrets, REDIS_URL: options.redis.url, REDIS_KEY_PREFIX: "bench-module:" }, redisPids: [options.redis.pid], drain: true },
           {
+            name: "ours, durable, handler module POSTing each event with fetch (drained)",
+            script: "ours.js",
+            path: "/webhooks/gemini",
+            env: { WEBHOOK_SIGNING_SECRETS: secrets, REDIS_URL: options.redis.url, REDIS_KEY_PREFIX: "bench-fetch:", BENCH_FETCH_URL: options.forwardUrl },
+            redisPids: [options.redis.pid],
+            drain: true,
+          },
+          {
             name: "ours, durable, HANDLER_URL forwarding (drained)",
             script: "ours.js",
             path: "/webhooks/gemini",

@@ -52,6 +52,7 @@ async function main(): Promise<void> {
       waitedThroughputVsGuide: +(waited.requestsPerSecond / guide.requestsPerSecond).toFixed(2),
       waitedCpuVsMemory: +(waited.cpuMicrosPerRequest / ours.cpuMicrosPerRequest).toFixed(2),
       forwardCpuVsModule: +(find("ours, durable, HANDLER_URL").cpuMicrosPerRequest / find("ours, durable, no-op handler").cpuMicrosPerRequest).toFixed(2),
+      forwardCpuVsFetchModule: +(find("ours, durable, HANDLER_URL").cpuMicrosPerRequest / find("ours, durable, handler module POSTing").cpuMicrosPerRequest).toFixed(2),
     };
     console.log("Ratios (targets: durableThroughputVsGuide >= 1.2, durableCpuVsMemory <= 1.25, forwardCpuVsModule <= 1.3):", ratios);
     results.receiver = { figures: receivers, ratios };
