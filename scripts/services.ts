@@ -37,6 +37,10 @@ export function ensureServices(): string[] {
     if (canApt()) aptInstall("prometheus", "promtool checks and unit-tests the receiver's alert rules");
     else problems.push("promtool is not installed: `sudo apt-get install prometheus` (Debian/Ubuntu) or a Prometheus release's promtool on PATH");
   }
+  if (!has("docker-registry")) {
+    if (canApt()) aptInstall("docker-registry", "the example suites pull the images by tag from a local registry");
+    else problems.push("docker-registry is not installed: `sudo apt-get install docker-registry` (Debian/Ubuntu), or the distribution registry's `registry` binary on PATH");
+  }
   if (!has("haproxy")) {
     if (canApt()) aptInstall("haproxy", "the durable-receiver example's load balancer image is built from it");
     else problems.push("haproxy is not installed: `sudo apt-get install haproxy` (Debian/Ubuntu) or `brew install haproxy` (macOS)");

@@ -25,7 +25,7 @@ import { freePort, freePortRange } from "../../scripts/free-port";
 import { REPO_ROOT } from "../../scripts/paths";
 import { waitFor } from "../../scripts/wait-for";
 import { admin } from "../support/admin";
-import { buildReceiverImage, ContainerInputs, docker, dockerRunArgs, requireDocker } from "../support/docker";
+import { releasedReceiverImage, stopRegistry, ContainerInputs, docker, dockerRunArgs, requireDocker } from "../support/docker";
 import { TEST_API_KEY } from "../support/emulator";
 import { deliver, signed } from "../support/replicas";
 
@@ -39,6 +39,7 @@ let forwardServer: Server | undefined;
 
 beforeAll(requireDocker);
 afterAll(async () => {
+  await stopRegistry();
   if (started.length) spawnSync("docker", ["rm", "-f", ...started]);
   if (network) spawnSync("docker", ["network", "rm", network]);
   if (volume) spawnSync("docker", ["volume", "rm", volume]);
@@ -99,7 +100,7 @@ async function metric(url: string, name: string): Promise<number> {
 const inspect = (name: string, format: string) => docker(["inspect", "--format", format, name]);
 
 test("the example's stack in Docker: rotation under load rejects none, docker stop loses nothing, a dead letter is replayed, a Redis outage is not a liveness failure", async () => {
-  const image = buildReceiverImage();
+  const image = await releasedReceiverImage(); // pushed to a local registry under the release tag, pulled back by it
   const redisImage = execFileSync("bash", [join(REPO_ROOT, "scripts", "build-redis-image.sh")], { encoding: "utf8" }).trim();
   const lbImage = execFileSync("bash", [join(REPO_ROOT, "scripts", "build-haproxy-image.sh")], { encoding: "utf8" }).trim();
 

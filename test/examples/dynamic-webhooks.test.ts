@@ -15,7 +15,7 @@ import { startEmulator, RunningEmulator } from "gemini-webhooks-emulator";
 import { freePort } from "../../scripts/free-port";
 import { REPO_ROOT } from "../../scripts/paths";
 import { waitFor } from "../../scripts/wait-for";
-import { buildReceiverImage, docker, requireDocker } from "../support/docker";
+import { releasedReceiverImage, stopRegistry, docker, requireDocker } from "../support/docker";
 
 const execFileAsync = promisify(execFile);
 const EXAMPLE = join(REPO_ROOT, "examples", "dynamic-webhooks");
@@ -25,6 +25,7 @@ let containerId = "";
 
 beforeAll(requireDocker);
 afterAll(async () => {
+  await stopRegistry();
   if (containerId) spawnSync("docker", ["rm", "-f", containerId]);
   await emulator?.close();
 });
@@ -57,7 +58,7 @@ async function stackContainer(config: Record<string, string>): Promise<Container
 }
 
 test("the stack's receiver container reaches the emulator's JWKS on the Docker host and verifies a batch submitted with submit-batch.js", async () => {
-  const image = buildReceiverImage();
+  const image = await releasedReceiverImage(); // pushed to a local registry under the release tag, pulled back by it
   // The emulator as the README starts it for containers (`serve --host 0.0.0.0`): reachable from the
   // Docker bridge, naming its loopback origin as the tokens' issuer.
   const emulatorPort = await freePort();

@@ -23,7 +23,7 @@ import { REPO_ROOT } from "../../scripts/paths";
 import { pythonVenv } from "../../scripts/python-venv";
 import { waitFor } from "../../scripts/wait-for";
 import { admin } from "../support/admin";
-import { buildPythonImage, buildReceiverImage, ContainerInputs, docker, dockerRunArgs, requireDocker } from "../support/docker";
+import { buildPythonImage, releasedReceiverImage, stopRegistry, ContainerInputs, docker, dockerRunArgs, requireDocker } from "../support/docker";
 import { TEST_API_KEY } from "../support/emulator";
 
 const EXAMPLE = join(REPO_ROOT, "examples", "python-backend");
@@ -35,6 +35,7 @@ let emulator: RunningEmulator | undefined;
 
 beforeAll(requireDocker);
 afterAll(async () => {
+  await stopRegistry();
   if (started.length) spawnSync("docker", ["rm", "-f", ...started]);
   if (network) spawnSync("docker", ["network", "rm", network]);
   if (volume) spawnSync("docker", ["volume", "rm", volume]);
@@ -104,7 +105,7 @@ async function metric(url: string, name: string): Promise<number> {
 }
 
 test("the example's stack in Docker: rotations of both secrets with events flowing reject none and restart nothing; the app down for 20 s loses nothing", async () => {
-  const receiverImage = buildReceiverImage();
+  const receiverImage = await releasedReceiverImage(); // pushed to a local registry under the release tag, pulled back by it
   const redisImage = execFileSync("bash", [join(REPO_ROOT, "scripts", "build-redis-image.sh")], { encoding: "utf8" }).trim();
   const backendImage = await buildBackendImage();
   const receiverPort = await freePort();

@@ -4,8 +4,10 @@
  * local base image (no registry here: scripts/build-base-image.sh imports one).
  */
 import { execFileSync, spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { REPO_ROOT } from "../../scripts/paths";
+import { Registry, releaseAndPull, startRegistry } from "../../scripts/registry";
 
 export const RECEIVER_IMAGE = "gemini-webhooks-receiver:test";
 export const EMULATOR_IMAGE = "gemini-webhooks-emulator:test";
@@ -38,6 +40,30 @@ function buildImage(tag: string, context: string): string {
 
 /** The receiver image (receiver/Dockerfile). */
 export const buildReceiverImage = (): string => buildImage(RECEIVER_IMAGE, "receiver");
+
+let registry: Promise<Registry> | undefined;
+const released = new Map<string, string>();
+
+/**
+ * The receiver image as users get it: built, pushed to a registry on loopback under this release's
+ * tag, removed, pulled by the tag (once per suite; `stopRegistry` in its afterAll).
+ */
+export async function releasedReceiverImage(): Promise<string> {
+  registry ??= startRegistry();
+  const r = await registry;
+  const version = (JSON.parse(readFileSync(join(REPO_ROOT, "receiver", "package.json"), "utf8")) as { version: string }).version;
+  if (!released.has("receiver")) released.set("receiver", releaseAndPull(r, buildReceiverImage(), "gemini-webhooks-receiver", version));
+  return released.get("receiver")!;
+}
+
+/** Stops the suite's registry, if it started one. */
+export async function stopRegistry(): Promise<void> {
+  // The pulled tags go (the image stays under its build tag): no tag of a stopped registry's port is left behind.
+  for (const reference of released.values()) spawnSync("docker", ["rmi", reference], { stdio: "ignore" });
+  if (registry) (await registry).stop();
+  registry = undefined;
+  released.clear();
+}
 
 /** The emulator image (emulator/Dockerfile). */
 export const buildEmulatorImage = (): string => buildImage(EMULATOR_IMAGE, "emulator");
