@@ -104,7 +104,15 @@ test("dead letters on a Cluster with partitions: listed over every partition, sh
     const ids = Array.from({ length: 12 }, (_, i) => `msg_dl${i}`);
     await sendAll([replica.port], ids, 4);
     await waitFor("twelve dead letters", async () => (JSON.parse(await cli("list", "--json")) as unknown[]).length === 12, 60_000, 200).catch(async (err: Error) => {
-      throw new Error(`${err.message}; the CLI lists:\n${await cli("list").catch((e: Error) => e.message)}\nthe replica's log:\n${replica.log.slice(-3000)}`);
+      // Where the missing ones are: each partition stream's length and its group's pending entries by consumer.
+      const pending: string[] = [];
+      for (const node of cluster.nodes) {
+        for (const stream of await partitionStreams(node.port)) {
+          const summary = await ask<unknown>(node.port, "XPENDING", stream, "receivers").catch((e: Error) => e.message);
+          pending.push(`${stream} on :${node.port}: length ${await ask<number>(node.port, "XLEN", stream)}, pending ${JSON.stringify(summary)}`);
+        }
+      }
+      throw new Error(`${err.message}; the CLI lists:\n${await cli("list").catch((e: Error) => e.message)}\nthe streams:\n${pending.join("\n")}\nthe replica's log:\n${replica.log.slice(-3000)}`);
     });
     const listed = JSON.parse(await cli("list", "--json")) as { id: string; webhookId: string }[];
     const partitions = new Set(listed.map((l) => /^p(\d)\//.exec(l.id)?.[1]));

@@ -69,3 +69,50 @@ test("an entry Redis hands over while the replica's event loop is stalled past t
     await receiver.shutdown(1_000);
   }
 }, 90_000);
+
+test("an entry handed to this replica's consumer whose reply never arrived (a reset connection) is run again after 10 s idle, not after the visibility timeout", async () => {
+  const port = await freePort();
+  const runs: { id: string; at: number }[] = [];
+  let release: () => void = () => undefined;
+  const blocked = new Promise<void>((resolve) => (release = resolve));
+  const receiver = buildReceiver(
+    loadConfig({ WEBHOOK_SIGNING_SECRETS: secret, REDIS_URL: redis.url, PORT: String(port), HOST: "127.0.0.1", LOG_LEVEL: "warn", REDIS_KEY_PREFIX: "lost:", HANDLER_CONCURRENCY: "1", HANDLER_VISIBILITY_TIMEOUT_MS: "300000", HANDLER_TIMEOUT_MS: "60000" }),
+    {
+      logStream: logSink().stream,
+      handler: async (event: ReceivedEvent) => {
+        runs.push({ id: event.webhookId, at: Date.now() });
+        if (event.webhookId === "msg_block") await blocked;
+      },
+    },
+  );
+  await receiver.listen();
+  try {
+    const body = JSON.stringify({ type: "batch.succeeded", data: { id: "batches/lost" } });
+    const ts = Math.floor(Date.now() / 1000);
+    const signature = "v1," + createHmac("sha256", Buffer.from(secret.slice(6), "base64")).update(`msg_block.${ts}.${body}`).digest("base64");
+    await fetch(`http://127.0.0.1:${port}/webhooks/gemini`, { method: "POST", headers: { "content-type": "application/json", "webhook-id": "msg_block", "webhook-timestamp": String(ts), "webhook-signature": signature }, body });
+    // Its one slot taken, the replica has no read outstanding: the next entry is read by another client under its name.
+    await waitFor("the blocking run started", () => runs.length === 1, 10_000, 20);
+    const stream = cli("KEYS", "lost:*events");
+    const field = (reply: string, name: string) => {
+      const lines = reply.split("\n");
+      return lines[lines.indexOf(name) + 1];
+    };
+    const group = field(cli("XINFO", "GROUPS", stream), "name");
+    const consumer = field(cli("XINFO", "CONSUMERS", stream, group), "name");
+    cli("XADD", stream, "*", "event", `static\nmsg_lost\n${body}`);
+    // Redis now counts it as handed to the replica; the replica never saw the reply.
+    assert.match(cli("XREADGROUP", "GROUP", group, consumer, "COUNT", "1", "STREAMS", stream, ">"), /msg_lost/);
+    const lostAt = Date.now();
+    release();
+    await waitFor("the lost entry run by its replica", () => runs.some((r) => r.id === "msg_lost"), 60_000, 100);
+    const after = runs.find((r) => r.id === "msg_lost")!.at - lostAt;
+    console.log(`an entry lost on its way to the replica: run ${after} ms later (visibility timeout 300 s: the claim loop would take it after 150 s or more)`);
+    assert.ok(after >= 9_000, "not before it had been idle 10 s: a reply still on its way is not run twice");
+    assert.ok(after < 60_000, `run ${after} ms later: the sweep runs every 5 s, not at the claim loop's pace (half the visibility timeout)`);
+    assert.equal(runs.filter((r) => r.id === "msg_lost").length, 1);
+  } finally {
+    release();
+    await receiver.shutdown(1_000);
+  }
+}, 120_000);

@@ -111,6 +111,13 @@ const READ_BLOCK_MS = 1_000;
  * timeout (test/receiver/reader-lag.test.ts).
  */
 const READER_REPLY_GRACE_MS = 30_000;
+/**
+ * An entry delivered to this consumer, idle this long, that this replica neither runs nor holds for a
+ * retry, was lost between Redis and this process (a reply cut by a reset connection, a reconnect):
+ * it is run again without waiting for the visibility timeout. Far above any event-loop stall, so a
+ * reply still on its way is not run twice.
+ */
+const ORPHAN_IDLE_MS = 10_000;
 const CIRCUIT_PAUSE_MS = 5_000;
 const CIRCUIT_MAX_PAUSE_MS = 60_000;
 
@@ -148,6 +155,8 @@ export class StreamConsumer {
   #parked: { partition: PartitionKeys; id: string }[] = [];
   /** Entries running in this replica (a parked retry and a claim never run one twice at once). */
   readonly #inFlight = new Set<string>();
+  /** Entries this replica holds for a retry (waiting for their backoff, or parked while the circuit is open). */
+  readonly #held = new Set<string>();
 
   constructor(
     redis: RedisClient,
@@ -229,7 +238,7 @@ export class StreamConsumer {
       return reader;
     });
     this.#running = true;
-    this.#loops = [...this.partitions.map((p) => this.#readLoop(p, this.#readers[p.index])), this.#claimLoop()];
+    this.#loops = [...this.partitions.map((p) => this.#readLoop(p, this.#readers[p.index])), this.#claimLoop(), this.#sweepLoop()];
   }
 
   /**
@@ -370,6 +379,35 @@ export class StreamConsumer {
     } while (cursor !== "0-0" && this.#running);
   }
 
+  /** Every ORPHAN_IDLE_MS / 2, the sweep of this consumer's own lost entries. */
+  async #sweepLoop(): Promise<void> {
+    while (this.#running) {
+      await sleep(ORPHAN_IDLE_MS / 2, this.#stopping.signal);
+      for (const partition of this.partitions) {
+        if (!this.#running) return;
+        await this.#sweepOwn(partition).catch(() => undefined); // the next round tries again
+      }
+    }
+  }
+
+  /** This consumer's own entries lost on their way here (ORPHAN_IDLE_MS): claimed again (still idle) and run. */
+  async #sweepOwn(partition: PartitionKeys): Promise<void> {
+    const rows = (await this.#unlessStopped(
+      this.#redis.xpending(partition.events, this.#group, "IDLE", ORPHAN_IDLE_MS, "-", "+", 100, this.#consumer),
+    )) as [string, string, number, number][] | null;
+    for (const [id] of rows ?? []) {
+      const key = `${partition.index}/${id}`;
+      if (this.#inFlight.has(key) || this.#held.has(key)) continue;
+      await this.#waitForSlot(false);
+      if (!this.#running) return;
+      if (this.#inFlight.has(key) || this.#held.has(key)) continue;
+      // Min idle again: an entry run meanwhile (its idle reset) is not taken.
+      const claimed = (await this.#redis.xclaim(partition.events, this.#group, this.#consumer, ORPHAN_IDLE_MS, id)) as unknown as Entry[];
+      if (claimed.length === 0 || this.#inFlight.has(key)) continue;
+      this.#run(partition, id, claimed[0][1], await this.#deliveries(partition, id));
+    }
+  }
+
   /** How many times the group has delivered `id` (the claim just counted one more). */
   async #deliveries(partition: PartitionKeys, id: string): Promise<number> {
     const rows = (await this.#redis.xpending(partition.events, this.#group, id, id, 1)) as [string, string, number, number][];
@@ -380,6 +418,7 @@ export class StreamConsumer {
     const payload = field(fields, "event");
     const traceparent = field(fields, "traceparent");
     const key = `${partition.index}/${id}`;
+    this.#held.delete(key);
     this.#inFlight.add(key);
     this.#active++;
     const done = async () => {
@@ -437,6 +476,7 @@ export class StreamConsumer {
     // A downstream's Retry-After (HANDLER_URL) moves the retry later, within the visibility timeout.
     const delay = Math.max(backoff, Math.min(ceiling, retryAfterMs));
     this.#redis.xclaim(partition.events, this.#group, this.#consumer, 0, id, "IDLE", 0, "JUSTID").catch(() => undefined);
+    this.#held.add(`${partition.index}/${id}`);
     const timer = setTimeout(() => {
       this.#retries.delete(timer);
       void this.#retry(partition, id).catch(() => undefined); // left pending: the claim loop takes it after the visibility timeout
@@ -455,7 +495,7 @@ export class StreamConsumer {
     if (!this.#running || this.#inFlight.has(`${partition.index}/${id}`)) return;
     // Claimed again by this consumer (min idle 0: it is ours): the delivery count goes up by one.
     const claimed = (await this.#redis.xclaim(partition.events, this.#group, this.#consumer, 0, id)) as unknown as Entry[];
-    if (claimed.length === 0) return; // acknowledged, dead-lettered or deleted meanwhile
+    if (claimed.length === 0) return void this.#held.delete(`${partition.index}/${id}`); // acknowledged, dead-lettered or deleted meanwhile
     const attempts = await this.#deliveries(partition, id);
     this.#run(partition, id, claimed[0][1], attempts);
   }
