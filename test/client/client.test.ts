@@ -152,7 +152,9 @@ describe("retries and faults", () => {
       assert.ok(times[2] - times[1] >= 1000, "the retry waited for Retry-After");
 
       emu.ctx.faults.configure({ "*": { rate503: 0.5, rate429: 0.2, retryAfterSeconds: 0 } });
-      const flaky = new WebhooksClient({ baseUrl: emu.apiUrl, apiKey: TEST_API_KEY, retry: { ...FAST_RETRY, maxAttempts: 20 } });
+      // 70 % of attempts fail: a get gives up after 60 failures in a row with odds 0.7^60 ≈ 5e-10 (with 20
+      // attempts, 0.7^20 ≈ 8e-4 per get: this test failed about once in 60 runs by chance alone).
+      const flaky = new WebhooksClient({ baseUrl: emu.apiUrl, apiKey: TEST_API_KEY, retry: { ...FAST_RETRY, maxAttempts: 60 } });
       for (let i = 0; i < 20; i++) assert.equal((await flaky.get(created.id)).id, created.id);
       assert.ok(emu.ctx.faults.injected.status503 > 0 && emu.ctx.faults.injected.status429 > 0);
     });

@@ -160,7 +160,11 @@ test("the example's stack in Docker: rotation under load rejects none, docker st
     docker(dockerRunArgs(c, c === redis ? redisImage : c === lb ? lbImage : image));
     started.push(c.name);
   }
-  await waitFor("three healthy replicas", () => receivers.every((r) => inspect(r.name, "{{.State.Health.Status}}") === "healthy"), 90_000, 500);
+  await waitFor("three healthy replicas", () => receivers.every((r) => inspect(r.name, "{{.State.Health.Status}}") === "healthy"), 90_000, 500).catch((err: Error) => {
+    // What Docker saw: each replica's health checks (exit code, output) and its last log lines.
+    const seen = receivers.map((r) => `${r.name}: ${inspect(r.name, "{{json .State.Health}}").slice(-1500)}\n${spawnSync("docker", ["logs", "--tail", "10", r.name], { encoding: "utf8" }).stdout}`);
+    throw new Error(`${err.message}\n${seen.join("\n")}`);
+  });
   await waitFor("three ready replicas", async () => (await Promise.all(receivers.map((_, i) => fetch(`http://127.0.0.1:${basePort + i}/readyz`)))).every((r) => r.status === 200), 30_000, 200);
   const lbUrl = `http://127.0.0.1:${lbPort}`;
   await waitFor("the load balancer passing deliveries", async () => (await fetch(`${lbUrl}/readyz`).catch(() => undefined))?.status === 200, 30_000, 200);

@@ -236,6 +236,8 @@ test("configuration mistakes are refused at start-up by name, and no secret is e
   refused({ HANDLER_URL: "https://backend.example/", FORWARD_SIGNING_SECRETS: "whsec_notbase64!!" }, /FORWARD_SIGNING_SECRETS/);
   refused({ FORWARD_SIGNING_SECRETS: forwardSecret }, /for HANDLER_URL, which is not set/);
   refused({ HANDLER_URL: "https://backend.example/", FORWARD_SIGNING_SECRET: forwardSecret }, /FORWARD_SIGNING_SECRET\b.*FORWARD_SIGNING_SECRETS/);
+  // A handler module's own FORWARD_ variables (the durable-receiver example reads FORWARD_URL) stay the user's.
+  assert.doesNotThrow(() => loadConfig({ ...base, FORWARD_URL: "http://example.test/events", FORWARD_TOKEN: "x" }));
   // Accepted: https anywhere; http on loopback; http on a private network when allowed.
   for (const env of [
     { HANDLER_URL: "https://backend.example/events" },

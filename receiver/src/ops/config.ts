@@ -110,7 +110,8 @@ export const VARIABLES: readonly { name: string; fallback: string; doc: string }
 ];
 
 /** Prefixes that belong to the receiver: an unknown name with one is a typo, and stops start-up. */
-export const PREFIXES = ["WEBHOOK_", "REDIS_", "HANDLER_", "FORWARD_", "JWKS_", "JWT_", "DEAD_LETTER_", "METRICS_", "SHUTDOWN_"] as const;
+export const PREFIXES = ["WEBHOOK_", "REDIS_", "HANDLER_", "FORWARD_SIGNING_", "JWKS_", "JWT_", "DEAD_LETTER_", "METRICS_", "SHUTDOWN_"] as const;
+// Not all of FORWARD_: handler modules read variables of their own such as FORWARD_URL (the durable-receiver example's).
 
 /**
  * Variables Kubernetes injects for every Service in the namespace (a Service named `redis` gives
