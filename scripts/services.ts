@@ -1,6 +1,6 @@
 /**
- * What the full test run needs besides Node: `redis-server` (the Redis suites start their own),
- * `promtool` (Debian's `prometheus` package: the alert rules' checks and unit tests), a
+ * What the full test run needs besides Node: the commands in TOOLS (redis-server, promtool,
+ * docker-registry, haproxy), a
  * running Docker engine (the container suites) and `go` on PATH (the Pulumi CLI build, the SDK
  * suites). Where this runs as root with `apt-get`, a missing piece is installed or started, with one
  * line saying so; elsewhere the run stops before any test, printing the exact command to type.
@@ -18,33 +18,29 @@ function say(line: string): void {
   console.log(`[npm test] ${line}`);
 }
 
-function aptInstall(pkg: string, why: string): void {
-  say(`installing ${pkg} with apt-get (${why})`);
+/** The Debian packages installed in one apt-get run (one index update, however many are missing). */
+function aptInstall(packages: { pkg: string; why: string }[]): void {
+  for (const { pkg, why } of packages) say(`installing ${pkg} with apt-get (${why})`);
   const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
   execFileSync("apt-get", ["update", "-qq"], { stdio: "ignore", env });
-  execFileSync("apt-get", ["install", "-y", "-qq", "--no-install-recommends", pkg], { stdio: "ignore", env });
+  execFileSync("apt-get", ["install", "-y", "-qq", "--no-install-recommends", ...packages.map((p) => p.pkg)], { stdio: "ignore", env });
 }
+
+/** Commands the suites run, the Debian package holding each, why, and what to type elsewhere. */
+const TOOLS = [
+  { command: "redis-server", pkg: "redis-server", why: "the Redis suites start their own redis-server", elsewhere: "`sudo apt-get install redis-server` (Debian/Ubuntu) or `brew install redis` (macOS)" },
+  { command: "promtool", pkg: "prometheus", why: "promtool checks and unit-tests the receiver's alert rules", elsewhere: "`sudo apt-get install prometheus` (Debian/Ubuntu) or a Prometheus release's promtool on PATH" },
+  { command: "docker-registry", pkg: "docker-registry", why: "the example suites pull the images by tag from a local registry", elsewhere: "`sudo apt-get install docker-registry` (Debian/Ubuntu), or the distribution registry's `registry` binary on PATH" },
+  { command: "haproxy", pkg: "haproxy", why: "the durable-receiver example's load balancer image is built from it", elsewhere: "`sudo apt-get install haproxy` (Debian/Ubuntu) or `brew install haproxy` (macOS)" },
+];
 
 /** Returns the problems that stop the run (each with its command); fixes what it can. */
 export function ensureServices(): string[] {
   const problems: string[] = [];
   if (!has("go") && existsSync("/usr/local/go/bin/go")) process.env.PATH = [process.env.PATH, "/usr/local/go/bin"].join(delimiter);
-  if (!has("redis-server")) {
-    if (canApt()) aptInstall("redis-server", "the Redis suites start their own redis-server");
-    else problems.push("redis-server is not installed: `sudo apt-get install redis-server` (Debian/Ubuntu) or `brew install redis` (macOS)");
-  }
-  if (!has("promtool")) {
-    if (canApt()) aptInstall("prometheus", "promtool checks and unit-tests the receiver's alert rules");
-    else problems.push("promtool is not installed: `sudo apt-get install prometheus` (Debian/Ubuntu) or a Prometheus release's promtool on PATH");
-  }
-  if (!has("docker-registry")) {
-    if (canApt()) aptInstall("docker-registry", "the example suites pull the images by tag from a local registry");
-    else problems.push("docker-registry is not installed: `sudo apt-get install docker-registry` (Debian/Ubuntu), or the distribution registry's `registry` binary on PATH");
-  }
-  if (!has("haproxy")) {
-    if (canApt()) aptInstall("haproxy", "the durable-receiver example's load balancer image is built from it");
-    else problems.push("haproxy is not installed: `sudo apt-get install haproxy` (Debian/Ubuntu) or `brew install haproxy` (macOS)");
-  }
+  const missing = TOOLS.filter((tool) => !has(tool.command));
+  if (missing.length && canApt()) aptInstall(missing);
+  else for (const tool of missing) problems.push(`${tool.command} is not installed: ${tool.elsewhere}`);
   if (spawnSync("docker", ["info"], { stdio: "ignore" }).status !== 0) {
     if (isRoot() && (has("dockerd") || has("apt-get"))) {
       say("starting a Docker engine (the container suites need one)");
