@@ -67,7 +67,23 @@ export function generateSdks(outDir = SDKS_DIR): string {
   // names `README.md` beside itself: without this copy, building or installing from source says the
   // readme is missing.
   copyFileSync(join(outDir, "python", "pulumi_gemini", "README.md"), join(outDir, "python", "README.md"));
+  requireGeneratorsGoSdk(join(outDir, "go", "go.mod"));
   return outDir;
+}
+
+/**
+ * Pulumi's Go generator writes a fixed `require github.com/pulumi/pulumi/sdk/v3 v3.269.0` into
+ * go.mod, but the code it writes is for its own release's SDK (3.274's `ExistsResource` takes a
+ * StringInput; 3.269's an IDInput): a user who `go get`s the SDK into a new module got 3.269 by
+ * minimal version selection and a compile error. The SDK requires the Go SDK of the generator's release.
+ */
+function requireGeneratorsGoSdk(goMod: string): void {
+  const generator = /github\.com\/pulumi\/pulumi\/sdk\/v3 (v\S+)/.exec(readFileSync(join(TOOL_DIR, "current", "go.mod"), "utf8"))?.[1];
+  if (!generator) throw new Error("tools/gen-sdk/current/go.mod names no github.com/pulumi/pulumi/sdk/v3 version");
+  const text = readFileSync(goMod, "utf8");
+  const rewritten = text.replace(/^(require github\.com\/pulumi\/pulumi\/sdk\/v3) v\S+$/m, `$1 ${generator}`);
+  if (rewritten === text && !text.includes(`sdk/v3 ${generator}`)) throw new Error(`${goMod}: no require of github.com/pulumi/pulumi/sdk/v3 to set`);
+  writeFileSync(goMod, rewritten);
 }
 
 if (require.main === module) {
