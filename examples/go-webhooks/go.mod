@@ -123,6 +123,3 @@ require (
 	gopkg.in/yaml.v3 v3.0.1 // indirect
 	lukechampine.com/frand v1.4.2 // indirect
 )
-
-// The generated SDK: `npm run sdks` writes it to dist/sdks/go.
-replace github.com/gemini-webhooks/pulumi-gemini-webhooks/sdk/go => ../../dist/sdks/go

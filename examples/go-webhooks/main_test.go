@@ -1,8 +1,9 @@
 package main
 
 // The program through the real Pulumi engine: the Automation API runs it inline (the Go SDK hosts
-// its own language runtime, so no pulumi-language-go is needed) with the gemini plugin installed in
-// PULUMI_HOME, against the API at GEMINI_EXAMPLE_BASE_URL (the emulator, started by `npm test`).
+// its own language runtime, so no pulumi-language-go is needed) against the API at
+// GEMINI_EXAMPLE_BASE_URL (the emulator, for instance). The engine installs the gemini plugin the SDK
+// pins from the release the SDK names when PULUMI_HOME does not have it.
 
 import (
 	"context"
@@ -19,7 +20,7 @@ import (
 func TestProgramThroughTheEngine(t *testing.T) {
 	baseURL := os.Getenv("GEMINI_EXAMPLE_BASE_URL")
 	if baseURL == "" {
-		t.Skip("set GEMINI_EXAMPLE_BASE_URL, GEMINI_API_KEY and PULUMI_HOME (npm test does)")
+		t.Skip("set GEMINI_EXAMPLE_BASE_URL and GEMINI_API_KEY to run the program against that API")
 	}
 	ctx := context.Background()
 	dir := t.TempDir()

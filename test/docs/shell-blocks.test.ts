@@ -1,10 +1,11 @@
 /**
  * lane: full (the Pulumi CLI and its YAML host)
- * Docs that run: every fenced shell block in README.md, docs/ and examples/<x>/README.md is run as
- * typed — in order, in its page's folder (the repository root for README.md and docs/), with a fresh
+ * Docs that run: every fenced shell block in README.md and docs/ is run as
+ * typed — in order, from the repository root, with a fresh
  * HOME, PULUMI_HOME and a local backend the user is logged in to (PULUMI_BACKEND_URL) — or it carries a visible `<!-- not run here: reason -->` in the
  * Markdown. A line ending in "in another terminal" is started in the background (the emulator
- * recipe) and stopped when the page is done.
+ * recipe) and stopped when the page is done. The examples' READMEs are run where their users run
+ * them, in a copy outside the repository: test/examples/copied-out.test.ts.
  */
 import assert from "node:assert/strict";
 import { ChildProcess, spawn } from "node:child_process";
@@ -17,36 +18,16 @@ import { pulumiBinDir } from "../../scripts/engine";
 import { assertPortFree, isFree } from "../../scripts/free-port";
 import { REPO_ROOT } from "../../scripts/paths";
 import { waitFor } from "../../scripts/wait-for";
+import { ShellBlock, shellBlocks } from "../support/shell-blocks";
 
-interface Block {
+interface Block extends ShellBlock {
   file: string;
-  line: number;
-  code: string;
-  skip?: string;
 }
 
-const PAGES = [
-  "README.md",
-  ...readdirSync(join(REPO_ROOT, "docs")).filter((f) => f.endsWith(".md")).map((f) => `docs/${f}`),
-  ...readdirSync(join(REPO_ROOT, "examples")).map((d) => `examples/${d}/README.md`),
-].filter((f) => {
-  try {
-    readFileSync(join(REPO_ROOT, f));
-    return true;
-  } catch {
-    return false;
-  }
-});
+const PAGES = ["README.md", ...readdirSync(join(REPO_ROOT, "docs")).filter((f) => f.endsWith(".md")).map((f) => `docs/${f}`)];
 
 function blocks(file: string): Block[] {
-  const text = readFileSync(join(REPO_ROOT, file), "utf8");
-  const found: Block[] = [];
-  for (const m of text.matchAll(/```(?:sh|bash|shell|console)\n([\s\S]*?)```/g)) {
-    const before = text.slice(Math.max(0, m.index! - 600), m.index);
-    const marker = /<!-- not run here: ((?:(?!-->)[\s\S])*) -->\s*$/.exec(before);
-    found.push({ file, line: text.slice(0, m.index).split("\n").length, code: m[1], ...(marker ? { skip: marker[1] } : {}) });
-  }
-  return found;
+  return shellBlocks(readFileSync(join(REPO_ROOT, file), "utf8")).map((b) => ({ file, ...b }));
 }
 
 const all = PAGES.flatMap(blocks);
@@ -81,7 +62,7 @@ const pagesToRun = [...new Set(all.filter((b) => !b.skip).map((b) => b.file))];
 
 test.each(pagesToRun)("the shell blocks of %s run as typed", async (file) => {
   const background: { child: ChildProcess; port: string }[] = [];
-  const cwdOf = file.startsWith("examples/") ? join(REPO_ROOT, dirname(file)) : REPO_ROOT;
+  const cwdOf = REPO_ROOT;
   try {
     for (const block of blocks(file).filter((b) => !b.skip)) {
       const lines = block.code.split("\n").filter((l) => l.trim() && !l.trim().startsWith("#"));

@@ -14,7 +14,9 @@ import { REPO_ROOT } from "../../scripts/paths";
 
 const EXAMPLES = join(REPO_ROOT, "examples");
 const folders = readdirSync(EXAMPLES, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
-const RECIPE = /npx gemini-webhooks-emulator serve --port 8089 --api-key local-key( --host 0\.0\.0\.0)?\s/;
+const VERSION = (JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8")) as { version: string }).version;
+/** The emulator from the npm registry, at this release (a copied example has no repository to run it from). */
+const RECIPE = new RegExp(`npx --yes gemini-webhooks-emulator@${VERSION.replaceAll(".", "\\.")} serve --port 8089 --api-key local-key( --host 0\\.0\\.0\\.0)?\\s`);
 const MACHINE_PATH = /(^|[\s"'=(:])\/(work|tmp|root|home|Users|var\/folders)\//m;
 
 interface Project {
@@ -32,7 +34,7 @@ test.each(folders)("examples/%s is a project a user can copy", (folder) => {
   }
 
   const readme = readFileSync(join(dir, "README.md"), "utf8");
-  if (folder !== "quickstart" && !existsSync(join(dir, "Pulumi.yaml"))) {
+  if (!existsSync(join(dir, "Pulumi.yaml"))) {
     assert.ok(existsSync(join(REPO_ROOT, "test", "examples", `${folder}.test.ts`)), `examples/${folder} is not a Pulumi project: test/examples/${folder}.test.ts runs it`);
     return;
   }
@@ -41,8 +43,7 @@ test.each(folders)("examples/%s is a project a user can copy", (folder) => {
   assert.match(readme, /pulumi config set --secret gemini:apiKey local-key/, `${folder}/README.md sets the recipe's key, as a secret`);
   assert.match(readme, /Against Google's API:/, `${folder}/README.md says how to use the real API`);
 
-  // The quickstart's project file is the repository's root one.
-  const projectFile = folder === "quickstart" ? join(REPO_ROOT, "Pulumi.yaml") : join(dir, "Pulumi.yaml");
+  const projectFile = join(dir, "Pulumi.yaml");
   const project = load(readFileSync(projectFile, "utf8")) as Project;
   assert.ok(project.name, "a name");
   assert.equal(project.backend, undefined, "no backend in Pulumi.yaml: the user's `pulumi login` chooses it");
@@ -55,8 +56,10 @@ test.each(folders)("examples/%s is a project a user can copy", (folder) => {
     assert.equal(runtime.options?.virtualenv, "venv", "Python: the host creates venv/ and installs requirements.txt");
     assert.ok(existsSync(join(dir, "requirements.txt")));
   }
-  if (runtime.name === "nodejs" && folder !== "quickstart") {
-    assert.ok(existsSync(join(dir, "package.json")) && existsSync(join(dir, project.main ?? "index.ts")), "its package.json and program");
+  if (runtime.name === "nodejs") {
+    // A compiled main (bin/index.js) is built from the index.ts beside it.
+    const main = (project.main ?? "index.ts").replace(/^bin\/(.*)\.js$/, "$1.ts");
+    assert.ok(existsSync(join(dir, "package.json")) && existsSync(join(dir, main)), "its package.json and program");
   }
   if (runtime.name === "go") assert.ok(existsSync(join(dir, "go.mod")));
 });
