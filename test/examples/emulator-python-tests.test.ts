@@ -22,7 +22,7 @@ import { assertPortFree } from "../../scripts/free-port";
 import { REPO_ROOT } from "../../scripts/paths";
 import { pythonVenv } from "../../scripts/python-venv";
 import { waitFor } from "../../scripts/wait-for";
-import { buildEmulatorImage, docker, requireDocker } from "../support/docker";
+import { docker, releasedEmulatorImage, requireDocker, stopRegistry } from "../support/docker";
 
 const EXAMPLE = join(REPO_ROOT, "examples", "emulator-python-tests");
 const VERSION = (JSON.parse(readFileSync(join(REPO_ROOT, "emulator", "package.json"), "utf8")) as { version: string }).version;
@@ -41,11 +41,13 @@ beforeAll(async () => {
   cpSync(EXAMPLE, copy, { recursive: true });
   const requirements = readFileSync(join(copy, "requirements.txt"), "utf8").split("\n").map((l) => l.trim()).filter((l) => l && !l.startsWith("#"));
   python = await pythonVenv(requirements);
-  // The name the fixture and the workflow pull, as this run's build.
-  docker(["tag", buildEmulatorImage(), `ghcr.io/gemini-webhooks/gemini-webhooks-emulator:${VERSION}`]);
+  // The name the fixture and the workflow pull: this run's build, pushed to a registry on loopback
+  // under the release's tag and pulled back by it, then named as ghcr.io would serve it.
+  docker(["tag", await releasedEmulatorImage(), `ghcr.io/gemini-webhooks/gemini-webhooks-emulator:${VERSION}`]);
 }, 600_000);
 
-afterAll(() => {
+afterAll(async () => {
+  await stopRegistry();
   spawnSync("docker", ["rm", "-f", service]);
   rmSync(work, { recursive: true, force: true });
 });

@@ -48,12 +48,17 @@ const released = new Map<string, string>();
  * The receiver image as users get it: built, pushed to a registry on loopback under this release's
  * tag, removed, pulled by the tag (once per suite; `stopRegistry` in its afterAll).
  */
-export async function releasedReceiverImage(): Promise<string> {
+export const releasedReceiverImage = (): Promise<string> => releasedImage("receiver", buildReceiverImage);
+
+/** The emulator image as users get it (see releasedReceiverImage). */
+export const releasedEmulatorImage = (): Promise<string> => releasedImage("emulator", buildEmulatorImage);
+
+async function releasedImage(workspace: "receiver" | "emulator", build: () => string): Promise<string> {
   registry ??= startRegistry();
   const r = await registry;
-  const version = (JSON.parse(readFileSync(join(REPO_ROOT, "receiver", "package.json"), "utf8")) as { version: string }).version;
-  if (!released.has("receiver")) released.set("receiver", releaseAndPull(r, buildReceiverImage(), "gemini-webhooks-receiver", version));
-  return released.get("receiver")!;
+  const version = (JSON.parse(readFileSync(join(REPO_ROOT, workspace, "package.json"), "utf8")) as { version: string }).version;
+  if (!released.has(workspace)) released.set(workspace, releaseAndPull(r, build(), `gemini-webhooks-${workspace}`, version));
+  return released.get(workspace)!;
 }
 
 /** Stops the suite's registry, if it started one. */
