@@ -17,7 +17,6 @@ async function program(): Promise<Record<string, pulumi.Output<unknown>>> {
   process.env.PULUMI_CONFIG = JSON.stringify({
     "gemini-docker-receiver:rotationKey": "2026-12",
     "gemini-docker-receiver:port": "9123",
-    "gemini-docker-receiver:baseImage": "local/node:24",
   });
   await pulumi.runtime.setMocks(
     {
@@ -29,7 +28,7 @@ async function program(): Promise<Record<string, pulumi.Output<unknown>>> {
           state.secret = ROTATED_SECRET;
           state.previousSecretsExpireAt = new Date(Date.now() + 24 * 3600e3).toISOString();
         }
-        if (args.type === "docker:index/image:Image") state.repoDigest = "sha256:" + "ab".repeat(32);
+        if (args.type === "docker:index/remoteImage:RemoteImage") state.imageId = "sha256:" + "ab".repeat(32);
         return { id: `${args.name}-id`, state };
       },
       call: (args) => args.inputs,
@@ -62,11 +61,8 @@ test("the webhook points at the container, which gets every valid secret", async
   expect(envs.value).toContain(`WEBHOOK_SIGNING_SECRETS=${ROTATED_SECRET} ${CREATE_SECRET}`);
 });
 
-test("the image is built from the receiver package's Dockerfile on the configured base, never pushed", async () => {
-  const [image] = byType("docker:index/image:Image");
-  const build = image.inputs.build as { context: string; dockerfile: string; args: Record<string, string> };
-  expect(image.inputs.skipPush).toBe(true);
-  expect(build.dockerfile).toBe(require("node:path").join(build.context, "Dockerfile"));
-  expect(require("node:fs").existsSync(build.dockerfile)).toBe(true);
-  expect(build.args.BASE_IMAGE).toBe("local/node:24");
+test("the image is the release's, pulled by its tag and kept", async () => {
+  const [image] = byType("docker:index/remoteImage:RemoteImage");
+  expect(image.inputs.name).toBe("ghcr.io/gemini-webhooks/gemini-webhooks-receiver:0.4.0");
+  expect(image.inputs.keepLocally).toBe(true);
 });

@@ -3,32 +3,20 @@
  * it. The container's environment holds every secret valid right now (currentSigningSecrets), so
  * changing `rotationKey` rotates the secret with zero rejected deliveries.
  */
-import * as path from "node:path";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { SecretRotation, signingSecretsEnv, Webhook } from "pulumi-gemini-webhooks";
 
 const config = new pulumi.Config();
-/** The receiver image's base; without a registry use `scripts/build-base-image.sh`'s output. */
-const baseImage = config.get("baseImage") ?? "node:24-bookworm-slim";
+/** The receiver image, by this release's tag (set `receiverImage` for a mirror, or pin a digest). */
+const receiverImageName = config.get("receiverImage") ?? "ghcr.io/gemini-webhooks/gemini-webhooks-receiver:0.4.0";
 /** Host port the receiver is published on. */
 const port = config.getNumber("port") ?? 8080;
 /** The URL Gemini reaches the container at (a tunnel or load balancer in production). */
 const publicUrl = config.get("publicUrl") ?? `http://127.0.0.1:${port}`;
 const rotationKey = config.get("rotationKey");
 
-// The receiver package holds the Dockerfile and the bundle the image copies (dist/image/receiver.js).
-const receiverPackage = config.get("receiverContext") ?? path.dirname(require.resolve("gemini-webhooks-receiver/package.json"));
-
-const image = new docker.Image("receiver-image", {
-  imageName: "gemini-webhooks-receiver:local",
-  build: {
-    context: receiverPackage,
-    dockerfile: path.join(receiverPackage, "Dockerfile"),
-    args: { BASE_IMAGE: baseImage },
-  },
-  skipPush: true,
-});
+const image = new docker.RemoteImage("receiver-image", { name: receiverImageName, keepLocally: true });
 
 export const webhookUrl = `${publicUrl}/webhooks/gemini`;
 
@@ -46,7 +34,7 @@ const container = new docker.Container(
   "receiver",
   {
     name: pulumi.interpolate`gemini-receiver-${pulumi.getStack()}`,
-    image: image.repoDigest,
+    image: image.imageId,
     envs: [pulumi.interpolate`WEBHOOK_SIGNING_SECRETS=${signingSecretsEnv({ webhook, rotation })}`, "PORT=8080", "LOG_LEVEL=info"],
     ports: [{ internal: 8080, external: port, ip: "127.0.0.1" }],
     restart: "unless-stopped",

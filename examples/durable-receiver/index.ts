@@ -14,8 +14,8 @@ import { SecretsFile, secretsOwner, RECEIVER_IMAGE_USER, SECRETS_FILE_NAME } fro
 
 const config = new pulumi.Config();
 const stack = pulumi.getStack();
-/** The receiver image's base; without a registry use `scripts/build-base-image.sh`'s output. */
-const baseImage = config.get("baseImage") ?? "node:24-bookworm-slim";
+/** The receiver image, by this release's tag (set `receiverImage` for a mirror, or pin a digest). */
+const receiverImageName = config.get("receiverImage") ?? "ghcr.io/gemini-webhooks/gemini-webhooks-receiver:0.4.0";
 const redisImage = config.get("redisImage") ?? "redis:7-bookworm";
 /** The load balancer's image (HAProxy 2.6 or newer); without a registry use `scripts/build-haproxy-image.sh`'s output. */
 const lbImage = config.get("lbImage") ?? "haproxy:2.6";
@@ -34,7 +34,6 @@ const handlerTimeoutMs = config.getNumber("handlerTimeoutMs") ?? 10_000;
 const visibilityTimeoutMs = config.getNumber("visibilityTimeoutMs") ?? Math.max(60_000, 2 * handlerTimeoutMs);
 const maxAttempts = config.getNumber("maxAttempts") ?? 5;
 const rotationKey = config.get("rotationKey");
-const receiverPackage = config.get("receiverContext") ?? path.dirname(require.resolve("gemini-webhooks-receiver/package.json"));
 
 export const webhookUrl = `${publicUrl}/webhooks/gemini`;
 const webhook = new Webhook("receivers", {
@@ -63,11 +62,7 @@ const redis = new docker.Container("redis", {
   restart: "unless-stopped",
 });
 
-const image = new docker.Image("receiver-image", {
-  imageName: "gemini-webhooks-receiver:local",
-  build: { context: receiverPackage, dockerfile: path.join(receiverPackage, "Dockerfile"), args: { BASE_IMAGE: baseImage } },
-  skipPush: true,
-});
+const image = new docker.RemoteImage("receiver-image", { name: receiverImageName, keepLocally: true });
 
 const owner = secretsOwner();
 const forwardsToHost = forwardUrl !== undefined && new URL(forwardUrl).hostname === "host.docker.internal";
@@ -76,7 +71,7 @@ const receivers = Array.from({ length: replicas }, (_, i) =>
     `receiver-${i}`,
     {
       name: `gemini-receiver-${stack}-${i}`,
-      image: image.repoDigest,
+      image: image.imageId,
       // The image's user, unless the secrets file belongs to the deploying user (see secrets-file.ts).
       ...(owner.uid === RECEIVER_IMAGE_USER.uid ? {} : { user: `${owner.uid}:${owner.gid}` }),
       envs: [

@@ -21,7 +21,7 @@ beforeAll(async () => {
       newResource(args) {
         registered.push({ type: args.type, inputs: args.inputs });
         const state: Record<string, unknown> = { ...args.inputs };
-        if (args.type === "docker:index/image:Image") state.repoDigest = "sha256:" + "cd".repeat(32);
+        if (args.type === "docker:index/remoteImage:RemoteImage") state.imageId = "sha256:" + "cd".repeat(32);
         return { id: `${args.name}-id`, state };
       },
       call: (args) => args.inputs,

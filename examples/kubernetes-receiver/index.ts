@@ -15,7 +15,7 @@ import { SecretRotation, signingSecretsEnv, Webhook } from "pulumi-gemini-webhoo
 
 const config = new pulumi.Config();
 const namespace = config.get("namespace") ?? "gemini-webhooks";
-const image = config.get("image") ?? "gemini-webhooks-receiver:0.4.0";
+const image = config.get("image") ?? "ghcr.io/gemini-webhooks/gemini-webhooks-receiver:0.4.0";
 const replicas = config.getNumber("replicas") ?? 3;
 /** Where Gemini delivers: your Ingress or load balancer in front of the Service. */
 const publicUrl = config.require("publicUrl");

@@ -13,8 +13,8 @@ import { SecretsFile, secretsOwner, RECEIVER_IMAGE_USER, SECRETS_FILE_NAME } fro
 
 const config = new pulumi.Config();
 const stack = pulumi.getStack();
-/** The receiver image's base; without a registry use `scripts/build-base-image.sh`'s output. */
-const baseImage = config.get("baseImage") ?? "node:24-bookworm-slim";
+/** The receiver image, by this release's tag (set `receiverImage` for a mirror, or pin a digest). */
+const receiverImageName = config.get("receiverImage") ?? "ghcr.io/gemini-webhooks/gemini-webhooks-receiver:0.4.0";
 /** The backend image's base (it runs `pip install`). */
 const backendBaseImage = config.get("backendBaseImage") ?? "python:3.12-slim";
 const redisImage = config.get("redisImage") ?? "redis:7-bookworm";
@@ -27,7 +27,6 @@ const secretsDir = path.resolve(config.get("secretsDir") ?? path.join(".secrets"
 /** `whsec_…` of your own for the forwards (two, newest first, while you rotate it): `pulumi config set --secret`. */
 const forwardSigningSecrets = config.requireSecret("forwardSigningSecrets");
 const rotationKey = config.get("rotationKey");
-const receiverPackage = config.get("receiverContext") ?? path.dirname(require.resolve("gemini-webhooks-receiver/package.json"));
 
 export const webhookUrl = `${publicUrl}/webhooks/gemini`;
 const webhook = new Webhook("backend", {
@@ -77,16 +76,12 @@ const backend = new docker.Container(
   { dependsOn: [forwardSecrets] },
 );
 
-const receiverImage = new docker.Image("receiver-image", {
-  imageName: "gemini-webhooks-receiver:local",
-  build: { context: receiverPackage, dockerfile: path.join(receiverPackage, "Dockerfile"), args: { BASE_IMAGE: baseImage } },
-  skipPush: true,
-});
+const receiverImage = new docker.RemoteImage("receiver-image", { name: receiverImageName, keepLocally: true });
 const receiver = new docker.Container(
   "receiver",
   {
     name: `gemini-backend-receiver-${stack}`,
-    image: receiverImage.repoDigest,
+    image: receiverImage.imageId,
     ...user,
     envs: [
       "PORT=8080",

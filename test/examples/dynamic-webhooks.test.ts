@@ -44,7 +44,7 @@ async function stackContainer(config: Record<string, string>): Promise<Container
     {
       newResource(args) {
         if (args.type === "docker:index/container:Container") container = args.inputs as ContainerInputs;
-        return { id: `${args.name}-id`, state: { ...args.inputs, ...(args.type === "docker:index/image:Image" ? { repoDigest: "unused" } : {}) } };
+        return { id: `${args.name}-id`, state: { ...args.inputs, ...(args.type === "docker:index/remoteImage:RemoteImage" ? { imageId: "unused" } : {}) } };
       },
       call: (args) => args.inputs,
     },
