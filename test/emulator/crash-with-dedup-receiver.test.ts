@@ -28,13 +28,19 @@ test(`SIGKILL mid-delivery of ${EVENTS} events: each processed exactly once by t
   const receiver = buildReceiver(loadConfig({ WEBHOOK_SIGNING_SECRETS: hook.new_signing_secret!, LOG_LEVEL: "silent" }), {
     handler: async (e) => void processed.set(e.webhookId, (processed.get(e.webhookId) ?? 0) + 1),
   });
-  // When the test closes the gate, answers are held after the event was claimed and enqueued: the
-  // SIGKILL then lands on deliveries the receiver has taken but the emulator has not recorded, which
-  // the restarted emulator sends again — on a loaded machine as on an idle one (a condition, not a delay).
-  let gate: Promise<void> | undefined;
+  // From the (EVENTS/4 + 1)th answer on, answers are held after the event was claimed and enqueued:
+  // the SIGKILL then lands on deliveries the receiver has taken but the emulator has not recorded,
+  // which the restarted emulator sends again. The hook itself closes the gate, at an answer count — on
+  // a loaded machine as on an idle one (counting handled events instead raced: with the handlers
+  // behind, every delivery could be answered before the gate closed, and none was held).
+  let open!: () => void;
+  const gate = new Promise<void>((resolve) => (open = resolve));
+  let released = false;
+  let answered = 0;
   let held = 0;
-  receiver.app.addHook("onSend", async () => {
-    if (!gate) return;
+  receiver.app.addHook("onSend", async (request, reply) => {
+    if (released || reply.statusCode !== 200 || !request.url.startsWith("/webhooks/")) return;
+    if (++answered <= EVENTS / 4) return;
     held++;
     await gate;
   });
@@ -43,12 +49,9 @@ test(`SIGKILL mid-delivery of ${EVENTS} events: each processed exactly once by t
     for (let i = 0; i < EVENTS; i++) {
       await admin(emulator, "POST", "/events", { type: "interaction.completed" });
     }
-    await waitFor("deliveries under way", () => processed.size >= EVENTS / 4);
-    let open!: () => void;
-    gate = new Promise<void>((resolve) => (open = resolve));
-    await waitFor("a delivery taken by the receiver and not yet answered", () => held > 0);
+    await waitFor("a delivery taken by the receiver and not yet answered", () => held > 0, 120_000);
     await kill(emulator, "SIGKILL");
-    gate = undefined;
+    released = true;
     open();
     const atCrash = processed.size;
     emulator = await spawnEmulator(["--data-dir", dataDir, "--api-key", key]);
