@@ -75,8 +75,9 @@ interface Copy {
 }
 
 /** The example's folder copied where a user would put it, with its own PULUMI_HOME and backend. */
+let copies = 0;
 function copyOut(example: string): Copy {
-  const root = join(work, example);
+  const root = join(work, `${++copies}`);
   const dir = join(root, example);
   cpSync(join(REPO_ROOT, "examples", example), dir, { recursive: true, filter: (f) => !/\/(node_modules|venv|bin|__pycache__)$/.test(f) && !/\/Pulumi\.[^/]+\.yaml$/.test(f) });
   mkdirSync(join(root, "backend"));
