@@ -148,10 +148,10 @@ async function startReleaseServer(root: string): Promise<Started> {
 
 /** A Go module proxy tree (`file://`): list, .info, .mod and .zip of `version`. */
 function publishGoModule(goproxyDir: string, sdkDir: string, version: string): void {
-  forgetCachedModule(version);
   const moduleDir = join(goproxyDir, escapeModule(GO_MODULE), "@v");
   mkdirSync(moduleDir, { recursive: true });
   writeModuleZip(sdkDir, GO_MODULE, `v${version}`, join(moduleDir, `v${version}.zip`));
+  forgetCachedModule(version, join(moduleDir, `v${version}.zip`));
   writeFileSync(join(moduleDir, `v${version}.mod`), readFileSync(join(sdkDir, "go.mod")));
   writeFileSync(join(moduleDir, `v${version}.info`), JSON.stringify({ Version: `v${version}`, Time: "2026-12-01T00:00:00Z" }));
   writeFileSync(join(moduleDir, "list"), `v${version}\n`);
@@ -219,11 +219,14 @@ export async function startLocalRegistries(): Promise<LocalRegistries> {
 }
 
 /**
- * The go command keeps what it downloaded by version: a v0.4.0 of our module fetched before this
- * build (another build of the same version) would be used instead of the one just published.
+ * The go command keeps what it downloaded by version: a v0.4.0 of our module fetched before, from
+ * another build of the same version, would be used instead of the one just published. Forgotten when
+ * its bytes differ from `zip` (an identical one stays: another suite of this run may be reading it).
  */
-function forgetCachedModule(version: string): void {
+function forgetCachedModule(version: string, zip: string): void {
   const modcache = execFileSync("go", ["env", "GOMODCACHE"], { encoding: "utf8" }).trim();
+  const cachedZip = join(modcache, "cache", "download", escapeModule(GO_MODULE), "@v", `v${version}.zip`);
+  if (existsSync(cachedZip) && readFileSync(cachedZip).equals(readFileSync(zip))) return;
   for (const path of [join(modcache, `${escapeModule(GO_MODULE)}@v${version}`), join(modcache, "cache", "download", escapeModule(GO_MODULE), "@v")]) {
     if (!existsSync(path)) continue;
     execFileSync("chmod", ["-R", "u+w", path]);
