@@ -55,7 +55,9 @@ test("every shell block is run, or says in the page why not", () => {
   for (const b of all.filter((x) => x.skip)) assert.ok(b.skip!.trim().length > 20, `${b.file}:${b.line}: the reason is too short to help`);
   console.log(`docs: ${all.length} shell blocks in ${PAGES.length} pages; ${runnable.length} run as typed, ${all.length - runnable.length} skipped with a reason:\n` +
     all.filter((b) => b.skip).map((b) => `  ${b.file}:${b.line}: ${b.skip}`).join("\n"));
-  assert.ok(runnable.length >= 9, `${runnable.length} blocks run`);
+  // The examples' blocks are run copied out (test/examples/copied-out.test.ts); these pages keep at least the
+  // plugin's install from a build (docs/languages.md) and the README's.
+  assert.ok(runnable.length >= 2, `${runnable.length} blocks run`);
 });
 
 const pagesToRun = [...new Set(all.filter((b) => !b.skip).map((b) => b.file))];
