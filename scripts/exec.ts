@@ -27,3 +27,8 @@ export async function execOk(cmd: string, args: string[], options: { cwd?: strin
   if (result.code !== 0) throw new Error(`${cmd} ${args.join(" ")} exited ${result.code}:\n${result.output}`);
   return result.stdout;
 }
+
+/** This process's environment without npm's per-run variables (an `npm test` run's workspace and script settings). */
+export function cleanNpmEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.toLowerCase().startsWith("npm_"))), ...extra };
+}

@@ -8,6 +8,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { cleanNpmEnv } from "./exec";
 import { REPO_ROOT } from "./paths";
 
 export const PROVIDER_PACKAGE = "pulumi-gemini-webhooks";
@@ -25,7 +26,7 @@ export interface InfraRepo {
 
 function npm(args: string[], cwd: string): string {
   // The caller's npm_* variables (an `npm test` run's workspace and script settings) stay out.
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.toLowerCase().startsWith("npm_")));
+  const env = cleanNpmEnv();
   return execFileSync("npm", args, { cwd, env, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], timeout: 300_000 });
 }
 

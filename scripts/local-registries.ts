@@ -19,6 +19,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { GO_MODULE, PLUGIN_DOWNLOAD_URL } from "pulumi-gemini-webhooks/plugin/schema";
+import { cleanNpmEnv } from "./exec";
 import { freePort } from "./free-port";
 import { CACHE_DIR } from "./paths";
 import { pythonVenv } from "./python-venv";
@@ -232,9 +233,4 @@ function forgetCachedModule(version: string, zip: string): void {
     execFileSync("chmod", ["-R", "u+w", path]);
     rmSync(path, { recursive: true, force: true });
   }
-}
-
-/** This process's environment without npm's per-run variables (an `npm test` run's workspace and script settings). */
-export function cleanNpmEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  return { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.toLowerCase().startsWith("npm_"))), ...extra };
 }

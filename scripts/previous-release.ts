@@ -7,6 +7,7 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { cleanNpmEnv } from "./exec";
 import { CACHE_DIR, REPO_ROOT } from "./paths";
 
 /** 0.3.0: the last commit of the round that wrote its CHANGELOG entry (no tag was made). */
@@ -29,7 +30,7 @@ export function buildPreviousRelease(): PreviousArtifacts {
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(src, { recursive: true });
     mkdirSync(join(out, "npm"), { recursive: true });
-    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.toLowerCase().startsWith("npm_")));
+    const env = cleanNpmEnv();
     const run = (cmd: string, args: string[], cwd: string) => execFileSync(cmd, args, { cwd, env, stdio: "pipe", timeout: 900_000, maxBuffer: 64 * 1024 * 1024 });
     // The commit's tree, as its tag's source archive.
     const archive = execFileSync("git", ["archive", "--format=tar", commit], { cwd: REPO_ROOT, maxBuffer: 512 * 1024 * 1024 });

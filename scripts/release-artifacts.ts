@@ -7,6 +7,7 @@ import { execFileSync } from "node:child_process";
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { cleanNpmEnv } from "./exec";
 import { packPlugin, sourceDateEpoch } from "./bundle-plugin";
 import { generateSdks } from "./gen-sdks";
 import { REPO_ROOT } from "./paths";
@@ -38,7 +39,7 @@ export async function buildPythonDist(sdkDir: string, outDir: string): Promise<s
 /** Every artifact of this checkout's version, built into `outDir`. */
 export async function buildReleaseArtifacts(outDir: string): Promise<ReleaseArtifacts> {
   mkdirSync(join(outDir, "npm"), { recursive: true });
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.toLowerCase().startsWith("npm_")));
+  const env = cleanNpmEnv();
   const packed = execFileSync("npm", ["pack", ...WORKSPACES.flatMap((w) => ["--workspace", w]), "--pack-destination", join(outDir, "npm"), "--json"], { cwd: REPO_ROOT, env, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
   const npm = (JSON.parse(packed) as { filename: string }[]).map((p) => join(outDir, "npm", p.filename));
   const plugin = packPlugin(join(outDir, "plugin"));

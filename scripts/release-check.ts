@@ -23,11 +23,12 @@ import { GO_MODULE, PLUGIN_DOWNLOAD_URL, schemaJson } from "pulumi-gemini-webhoo
 import { packPlugin, PLATFORMS, PLUGIN_FILES, PLUGIN_VERSION, pluginTarball } from "./bundle-plugin";
 import { ACTIONLINT_VERSION, actionlintBin, shippedWorkflows } from "./actionlint";
 import { pulumiBinDir } from "./engine";
+import { cleanNpmEnv } from "./exec";
 import { REPO_ROOT } from "./paths";
 import { PYTHON_PULUMI_VERSION, pythonVenv } from "./python-venv";
 import { SDKS_DIR } from "./gen-sdks";
 import { buildPythonDist, WORKSPACES } from "./release-artifacts";
-import { cleanNpmEnv, startLocalRegistries } from "./local-registries";
+import { startLocalRegistries } from "./local-registries";
 
 export { WORKSPACES };
 
