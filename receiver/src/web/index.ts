@@ -15,6 +15,7 @@ import { WebhookVerificationError } from "../verify/errors";
 import { checkedTimestamp, HeaderSource, messageId, singleHeader } from "../verify/headers";
 import { DynamicVerifyOptions, verifyDynamicDelivery } from "../verify/dynamic";
 import { readCappedBytes } from "../verify/read-capped";
+import type { DedupStore } from "./dedup";
 import { parseEnvelope, parseSecrets, secretKeyBytes, signedContent, v1Signatures } from "../verify/rules";
 
 const decoder = new TextDecoder();
@@ -23,31 +24,8 @@ export { WebhookVerificationError } from "../verify/errors";
 export type { VerificationReason } from "../verify/errors";
 export type { DynamicVerifyOptions } from "../verify/dynamic";
 
-/**
- * Remembers which deliveries were handled: `claim` is true the first time a key is seen within
- * `ttlSeconds`. Back it with what the platform has (Workers KV or a Durable Object, Deno KV, Redis);
- * `MemoryDedup` holds one isolate's keys only.
- */
-export interface DedupStore {
-  claim(key: string, ttlSeconds: number): Promise<boolean>;
-}
-
-/** Keys in this isolate's memory, at most `maxEntries` (the oldest forgotten first). */
-export class MemoryDedup implements DedupStore {
-  readonly #expiry = new Map<string, number>();
-
-  constructor(private readonly maxEntries = 10_000) {}
-
-  async claim(key: string, ttlSeconds: number): Promise<boolean> {
-    const now = Date.now();
-    const until = this.#expiry.get(key);
-    if (until !== undefined && until > now) return false;
-    this.#expiry.delete(key);
-    this.#expiry.set(key, now + ttlSeconds * 1000);
-    while (this.#expiry.size > this.maxEntries) this.#expiry.delete(this.#expiry.keys().next().value!);
-    return true;
-  }
-}
+export { DenoKvDedup, MemoryDedup, RedisDedup, WorkersKvDedup } from "./dedup";
+export type { DedupStore, DenoKvLike, RedisCommand, WorkersKvLike } from "./dedup";
 
 export interface WebVerifyOptions {
   /** Static webhooks: `whsec_` secrets, an array or whitespace/comma-separated text (both during a rotation). */
@@ -116,34 +94,45 @@ export class WebhookVerifier {
   async verify(body: Uint8Array | string, headers: HeaderSource): Promise<VerifiedWebhook> {
     if (body.length === 0) throw new WebhookVerificationError("malformed", "empty body");
     const signature = singleHeader(headers, "webhook-signature");
-    const dynamic = !signature.startsWith("v1") && signature.indexOf(".") > 0;
-    let verified: { kind: "static" | "dynamic"; webhookId: string; timestamp: number; dedupKeys: string[]; claims?: Record<string, unknown> };
-    if (dynamic) {
+    if (!signature.startsWith("v1") && signature.indexOf(".") > 0) {
       if (!this.options.dynamic) throw new WebhookVerificationError("unauthorized_jwt", "a dynamic delivery, and no dynamic options are set");
       const result = await verifyDynamicDelivery(body, headers, { ...this.options.dynamic, toleranceSeconds: this.options.dynamic.toleranceSeconds ?? this.options.toleranceSeconds });
-      verified = { kind: "dynamic", ...result };
-    } else {
-      if (!this.#keys) throw new WebhookVerificationError("invalid_signature", "a static delivery, and no secrets are set");
-      const keys = (this.#imported ??= await this.#keys);
-      const { webhookId, timestamp } = await this.#verifyStatic(body, headers, signature, keys);
-      verified = { kind: "static", webhookId, timestamp, dedupKeys: [webhookId] };
+      return this.#verified(body, "dynamic", result.webhookId, result.timestamp, result.dedupKeys, result.claims);
     }
+    // The static path in one function with one await per HMAC: each further async layer costs
+    // microseconds against a platform verify of a few (docs/performance.md).
+    if (!this.#keys) throw new WebhookVerificationError("invalid_signature", "a static delivery, and no secrets are set");
+    const keys = this.#imported ?? (this.#imported = await this.#keys);
+    const webhookId = messageId(headers);
+    const timestamp = checkedTimestamp(headers, this.options.toleranceSeconds ?? 300, Math.floor(Date.now() / 1000));
+    const signatures = v1Signatures(signature);
+    const content = signedContent(webhookId, timestamp, body) as Uint8Array<ArrayBuffer>;
+    // One native, constant-time HMAC verification per (secret, signature) until one matches.
+    for (const key of keys) {
+      for (const candidate of signatures) {
+        if (await crypto.subtle.verify("HMAC", key, candidate as Uint8Array<ArrayBuffer>, content)) {
+          return this.#verified(body, "static", webhookId, timestamp, [webhookId]);
+        }
+      }
+    }
+    throw new WebhookVerificationError("invalid_signature", "no signature matches a configured secret");
+  }
+
+  /** The result of a verified delivery, once its dedup keys are claimed (a promise only when a store is set). */
+  #verified(body: Uint8Array | string, kind: "static" | "dynamic", webhookId: string, timestamp: number, dedupKeys: string[], claims?: Record<string, unknown>): VerifiedWebhook | Promise<VerifiedWebhook> {
     const text = typeof body === "string" ? body : decoder.decode(body);
     const envelope = parseEnvelope(text);
-    if (this.options.dedup) {
-      const ttl = this.options.dedupTtlSeconds ?? 25 * 3600;
-      // New only when every key is: the webhook id and (dynamic) the token itself.
-      const claimed = await Promise.all(verified.dedupKeys.map((key) => this.options.dedup!.claim(key, ttl)));
-      if (!claimed.every(Boolean)) throw new DuplicateDeliveryError(verified.webhookId);
-    }
-    return {
-      ...verified,
-      type: envelope.type as string,
-      data: (envelope.data ?? {}) as Record<string, unknown>,
-      ...(envelope.user_metadata ? { userMetadata: envelope.user_metadata as Record<string, unknown> } : {}),
-      envelope,
-      body: text,
-    };
+    const result: VerifiedWebhook = { kind, webhookId, timestamp, dedupKeys, type: envelope.type as string, data: (envelope.data ?? {}) as Record<string, unknown>, envelope, body: text };
+    if (envelope.user_metadata) result.userMetadata = envelope.user_metadata as Record<string, unknown>;
+    if (claims) result.claims = claims;
+    const dedup = this.options.dedup;
+    if (!dedup) return result;
+    const ttl = this.options.dedupTtlSeconds ?? 25 * 3600;
+    // New only when every key is: the webhook id and (dynamic) the token itself.
+    return Promise.all(dedupKeys.map((key) => dedup.claim(key, ttl))).then((claimed) => {
+      if (!claimed.every(Boolean)) throw new DuplicateDeliveryError(webhookId);
+      return result;
+    });
   }
 
   /** Reads a Request's body (JSON only, capped before it is buffered) and verifies it. */
@@ -153,20 +142,6 @@ export class WebhookVerifier {
     const max = this.options.maxBodyBytes ?? 1024 * 1024;
     const body = await readCappedBytes(request, max, () => new WebhookVerificationError("too_large", `body over ${max} bytes`));
     return this.verify(body, request.headers);
-  }
-
-  async #verifyStatic(body: Uint8Array | string, headers: HeaderSource, header: string, keys: HmacKey[]): Promise<{ webhookId: string; timestamp: number }> {
-    const webhookId = messageId(headers);
-    const timestamp = checkedTimestamp(headers, this.options.toleranceSeconds ?? 300, Math.floor(Date.now() / 1000));
-    const signatures = v1Signatures(header);
-    const content = signedContent(webhookId, timestamp, body) as Uint8Array<ArrayBuffer>;
-    // One native, constant-time HMAC verification per (secret, signature) until one matches.
-    for (const key of keys) {
-      for (const signature of signatures) {
-        if (await crypto.subtle.verify("HMAC", key, signature as Uint8Array<ArrayBuffer>, content)) return { webhookId, timestamp };
-      }
-    }
-    throw new WebhookVerificationError("invalid_signature", "no signature matches a configured secret");
   }
 }
 
