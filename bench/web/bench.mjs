@@ -2,7 +2,9 @@
 // portable verifier, (reference) the standardwebhooks library, (floor) one bare crypto.subtle.verify
 // with a key imported once and the signed bytes prepared once — the platform's own cost — and
 // (minimal) what any verifier that returns the event must also do: encode "id.timestamp.body" to
-// bytes, verify, parse the JSON.
+// bytes, verify, parse the JSON. Each kind keeps IN_FLIGHT verifications outstanding, as a server
+// does: one at a time, Node's and Deno's figures were the latency of handing each verify to a crypto
+// thread and back (63–75 µs here against 9–15 µs of work), which says nothing about the verifier.
 import { WebhookVerifier } from "./web.mjs";
 import { Webhook } from "./standardwebhooks.mjs";
 
@@ -17,17 +19,29 @@ export async function setup(delivery) {
   await ours.verify(body, headers); // a valid delivery, checked once by each
   reference.verify(body, headers);
   if (!(await crypto.subtle.verify("HMAC", key, signature, content))) throw new Error("floor: not valid");
+  const encoder = new TextEncoder();
+  const minimal = async () => {
+    const bytes = encoder.encode(`${headers["webhook-id"]}.${headers["webhook-timestamp"]}.${body}`);
+    if (await crypto.subtle.verify("HMAC", key, signature, bytes)) return JSON.parse(body);
+  };
   return {
-    ours: async (n) => { for (let i = 0; i < n; i++) await ours.verify(body, headers); },
+    ours: inFlight(() => ours.verify(body, headers)),
     reference: async (n) => { for (let i = 0; i < n; i++) reference.verify(body, headers); },
-    floor: async (n) => { for (let i = 0; i < n; i++) await crypto.subtle.verify("HMAC", key, signature, content); },
-    minimal: async (n) => {
-      const encoder = new TextEncoder();
-      for (let i = 0; i < n; i++) {
-        const bytes = encoder.encode(`${headers["webhook-id"]}.${headers["webhook-timestamp"]}.${body}`);
-        if (await crypto.subtle.verify("HMAC", key, signature, bytes)) JSON.parse(body);
-      }
-    },
+    floor: inFlight(() => crypto.subtle.verify("HMAC", key, signature, content)),
+    minimal: inFlight(minimal),
+  };
+}
+
+export const IN_FLIGHT = 16;
+
+/** n calls of `one`, IN_FLIGHT at a time (each batch awaited whole). */
+function inFlight(one) {
+  return async (n) => {
+    const batch = new Array(IN_FLIGHT);
+    for (let i = 0; i < n; i += IN_FLIGHT) {
+      for (let j = 0; j < IN_FLIGHT; j++) batch[j] = one();
+      await Promise.all(batch);
+    }
   };
 }
 
