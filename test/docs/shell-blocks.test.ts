@@ -1,6 +1,6 @@
 /**
  * lane: full (the Pulumi CLI and its YAML host)
- * Docs that run: every fenced shell block in README.md and docs/ is run as
+ * Docs that run: every fenced shell block in README.md, docs/ and docs/adapters/ is run as
  * typed — in order, from the repository root, with a fresh
  * HOME, PULUMI_HOME and a local backend the user is logged in to (PULUMI_BACKEND_URL) — or it carries a visible `<!-- not run here: reason -->` in the
  * Markdown. A line ending in "in another terminal" is started in the background (the emulator
@@ -24,7 +24,8 @@ interface Block extends ShellBlock {
   file: string;
 }
 
-const PAGES = ["README.md", ...readdirSync(join(REPO_ROOT, "docs")).filter((f) => f.endsWith(".md")).map((f) => `docs/${f}`)];
+const pagesIn = (dir: string) => readdirSync(join(REPO_ROOT, dir)).filter((f) => f.endsWith(".md")).map((f) => `${dir}/${f}`);
+const PAGES = ["README.md", ...pagesIn("docs"), ...pagesIn("docs/adapters")];
 
 function blocks(file: string): Block[] {
   return shellBlocks(readFileSync(join(REPO_ROOT, file), "utf8")).map((b) => ({ file, ...b }));

@@ -81,3 +81,19 @@ test("Express middleware", async () => {
     server.close();
   }
 });
+
+test("each adapter has a page in docs/adapters, which shows the tested file as it is", () => {
+  const { readdirSync, readFileSync } = require("node:fs") as typeof import("node:fs");
+  const { join } = require("node:path") as typeof import("node:path");
+  const dir = join(__dirname, "..", "..", "docs", "adapters");
+  const files = [...readdirSync(dir).filter((f) => f.endsWith(".ts")), ...readdirSync(join(dir, "runtimes")).map((f) => `runtimes/${f}`)];
+  const shown = new Map<string, string>();
+  for (const page of readdirSync(dir).filter((f) => f.endsWith(".md"))) {
+    const text = readFileSync(join(dir, page), "utf8");
+    for (const m of text.matchAll(/<!-- the file: docs\/adapters\/(\S+) -->\n```\w+\n([\s\S]*?)```/g)) {
+      assert.equal(m[2], readFileSync(join(dir, m[1]), "utf8"), `${page} shows docs/adapters/${m[1]} as it is`);
+      shown.set(m[1], page);
+    }
+  }
+  assert.deepEqual(files.filter((f) => !shown.has(f)), [], "every adapter file is shown on a page");
+});

@@ -5,7 +5,7 @@
  * DenoKvDedup over a Deno KV database in Deno, WorkersKvDedup over workerd's KV namespace binding. Each
  * verifier is handed one signed delivery 8 times (at once where the store is atomic), once more
  * later and a second delivery: the first is handled exactly once, the second once, and each key is
- * kept for the verifier's 25 h.
+ * kept for the verifier's 25 h; after `forget` (the handling failed) the retry is handled.
  */
 import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
@@ -55,12 +55,13 @@ function project(): string {
   return dir;
 }
 
-type Outcome = { copies: string[]; later: string; second: string; stored?: unknown };
+type Outcome = { copies: string[]; later: string; second: string; retried: string; stored?: unknown };
 
 function assertOnce(outcome: Outcome, what: string): void {
   assert.deepEqual([...outcome.copies].sort(), ["accepted", ...Array(7).fill("duplicate")], `${what}: 8 copies, handled once`);
   assert.equal(outcome.later, "duplicate", `${what}: a copy later`);
   assert.equal(outcome.second, "accepted", `${what}: another delivery`);
+  assert.equal(outcome.retried, "accepted", `${what}: the retry after verifier.forget (its handling failed)`);
 }
 
 const base = () => ({ PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? "/tmp" });

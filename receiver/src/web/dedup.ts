@@ -7,6 +7,8 @@
  */
 export interface DedupStore {
   claim(key: string, ttlSeconds: number): Promise<boolean>;
+  /** Forgets a claimed key: the delivery's handling failed, and Gemini's retry must be handled, not refused as a duplicate. */
+  release(key: string): Promise<void>;
 }
 
 const PREFIX = "gemini-webhooks:dedup:";
@@ -26,13 +28,17 @@ export class MemoryDedup implements DedupStore {
     while (this.#expiry.size > this.maxEntries) this.#expiry.delete(this.#expiry.keys().next().value!);
     return true;
   }
+
+  async release(key: string): Promise<void> {
+    this.#expiry.delete(key);
+  }
 }
 
 /** Sends one Redis command and returns its reply: node-redis `(args) => client.sendCommand(args)`, ioredis `(args) => redis.call(...args)`, Bun `(args) => redis.send(args[0], args.slice(1))`. */
 export type RedisCommand = (args: string[]) => Promise<unknown>;
 
 /**
- * Redis (any client, Upstash's REST client included): one `SET key 1 NX EX ttl` per key — atomic, so two
+ * Redis (any client that sends a command): one `SET key 1 NX EX ttl` per key — atomic, so two
  * instances handed the same delivery at once handle it once.
  */
 export class RedisDedup implements DedupStore {
@@ -41,11 +47,16 @@ export class RedisDedup implements DedupStore {
   async claim(key: string, ttlSeconds: number): Promise<boolean> {
     return (await this.send(["SET", this.prefix + key, "1", "NX", "EX", String(Math.max(1, Math.ceil(ttlSeconds)))])) === "OK";
   }
+
+  async release(key: string): Promise<void> {
+    await this.send(["DEL", this.prefix + key]);
+  }
 }
 
 /** The part of a Deno KV database (`await Deno.openKv()`) this store uses. */
 export interface DenoKvLike {
   atomic(): DenoKvAtomic;
+  delete(key: readonly unknown[]): Promise<void>;
 }
 interface DenoKvAtomic {
   check(...checks: { key: readonly unknown[]; versionstamp: string | null }[]): DenoKvAtomic;
@@ -65,19 +76,24 @@ export class DenoKvDedup implements DedupStore {
     const result = await this.kv.atomic().check({ key: entry, versionstamp: null }).set(entry, 1, { expireIn: Math.ceil(ttlSeconds * 1000) }).commit();
     return result.ok;
   }
+
+  async release(key: string): Promise<void> {
+    await this.kv.delete([...this.prefix, key]);
+  }
 }
 
 /** The part of a Workers KV namespace binding this store uses. */
 export interface WorkersKvLike {
   get(key: string): Promise<string | null>;
   put(key: string, value: string, options?: { expirationTtl?: number }): Promise<void>;
+  delete(key: string): Promise<void>;
 }
 
 /**
  * Workers KV: a read, then a write with `expirationTtl` (KV's minimum is 60 s). KV has no
  * compare-and-set and its writes take up to 60 s to reach other locations, so this catches Gemini's
  * retries (minutes apart) but not two copies of a delivery arriving at once at two locations — use
- * RedisDedup (e.g. Upstash from a Worker) or a Durable Object where that matters.
+ * RedisDedup (a Redis the Worker reaches) or a Durable Object where that matters.
  */
 export class WorkersKvDedup implements DedupStore {
   constructor(private readonly kv: WorkersKvLike, private readonly prefix = PREFIX) {}
@@ -87,5 +103,9 @@ export class WorkersKvDedup implements DedupStore {
     if ((await this.kv.get(name)) !== null) return false;
     await this.kv.put(name, "1", { expirationTtl: Math.max(60, Math.ceil(ttlSeconds)) });
     return true;
+  }
+
+  async release(key: string): Promise<void> {
+    await this.kv.delete(this.prefix + key);
   }
 }

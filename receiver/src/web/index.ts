@@ -135,6 +135,15 @@ export class WebhookVerifier {
     });
   }
 
+  /**
+   * Forgets a verified delivery's dedup keys: call it when handing the event on failed and you answer
+   * 5xx, so Gemini's retry is handled rather than refused as a duplicate. A no-op without a store.
+   */
+  async forget(event: Pick<VerifiedWebhook, "dedupKeys">): Promise<void> {
+    const dedup = this.options.dedup;
+    if (dedup) await Promise.all(event.dedupKeys.map((key) => dedup.release(key)));
+  }
+
   /** Reads a Request's body (JSON only, capped before it is buffered) and verifies it. */
   async verifyRequest(request: Request): Promise<VerifiedWebhook> {
     const type = (request.headers.get("content-type") ?? "").split(";")[0].trim().toLowerCase();
