@@ -2,7 +2,7 @@
  * The portable verifier in each runtime, side by side in one run: microseconds per verification of a
  * ~1 KB delivery with one secret — ours (`gemini-webhooks-receiver/web`), the reference
  * `standardwebhooks` library (synchronous pure-JS HMAC), and the floor (one bare `crypto.subtle.verify`
- * with a key imported once). Node, Deno and Bun time themselves (best of 3 rounds); workerd's clock
+ * with a key imported once), 16 in flight. Node, Deno and Bun time themselves (the median of 9 rounds); workerd's clock
  * stands still while code runs, so its figure is the request's wall time from outside for n
  * verifications minus that of n = 0, divided by n.
  */
@@ -89,13 +89,14 @@ async function workerd(bin: string, dir: string, delivery: string): Promise<WebF
     };
     const kinds = ["floor", "minimal", "ours", "reference"];
     for (const which of kinds) await timed(which, 2000); // warm-up
-    // Rounds interleave the kinds; per kind the best round, less the best empty request.
-    const best: Record<string, number> = Object.fromEntries([...kinds, "empty"].map((k) => [k, Infinity]));
-    for (let round = 0; round < 5; round++) {
-      best.empty = Math.min(best.empty, await timed("floor", 0));
-      for (const which of kinds) best[which] = Math.min(best[which], await timed(which, N));
+    // 9 rounds interleave the kinds; per kind the median round, less the median empty request.
+    const rounds: Record<string, number[]> = Object.fromEntries([...kinds, "empty"].map((k) => [k, []]));
+    for (let round = 0; round < 9; round++) {
+      rounds.empty.push(await timed("floor", 0));
+      for (const which of kinds) rounds[which].push(await timed(which, N));
     }
-    const per = (which: string) => Math.round(((best[which] - best.empty) * 1000 * 10) / N) / 10;
+    const middle = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1];
+    const per = (which: string) => Math.round(((middle(rounds[which]) - middle(rounds.empty)) * 1000 * 10) / N) / 10;
     return figure(`workerd ${RUNTIME_VERSIONS.workerd}`, per("floor"), per("minimal"), per("ours"), per("reference"));
   } finally {
     child.kill("SIGKILL");
